@@ -1,0 +1,88 @@
+"""`attrition` command line: data generation and loading (training and serving come later)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("attrition")
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from attrition import generator
+
+    started = time.perf_counter()
+    frame = generator.generate(args.rows, args.seed)
+    generator.write_csv(frame, args.out)
+    share = (frame["Attrition"] == "Yes").mean()
+    log.info(
+        "wrote %d rows (attrition %.1f %%) to %s in %.1f s",
+        len(frame), 100 * share, args.out, time.perf_counter() - started,
+    )
+    return EXIT_OK
+
+
+def _load(args: argparse.Namespace) -> int:
+    import psycopg2
+
+    from attrition import loader, records
+    from attrition.settings import Settings
+
+    settings = Settings.from_env()
+    started = time.perf_counter()
+    try:
+        conn = psycopg2.connect(settings.database_dsn)
+        try:
+            result = loader.load_csv(conn, args.csv)
+        finally:
+            conn.close()
+    except records.RecordsError as err:
+        print(err, file=sys.stderr)
+        print(f"{args.csv}: inserted 0, updated 0, unchanged 0, rejected {err.rejected}")
+        return EXIT_BAD_INPUT
+    except psycopg2.Error as err:
+        log.error("database error, nothing was written: %s", str(err).strip())
+        return EXIT_FAILED
+    print(f"{args.csv}: {result}")
+    log.info("load took %.1f s", time.perf_counter() - started)
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="attrition", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate-data", help="write a synthetic employee CSV (IBM format)")
+    gen.add_argument("--rows", type=int, required=True)
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    gen.set_defaults(run=_generate)
+
+    load = sub.add_parser(
+        "load-data",
+        help="validate a CSV and upsert it into training.employees (PG* variables or "
+        "ATTRITION_DATABASE_DSN say where)",
+    )
+    load.add_argument("--csv", type=Path, required=True)
+    load.set_defaults(run=_load)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "generate-data" and args.rows < 1:
+        log.error("--rows must be at least 1")
+        return EXIT_BAD_INPUT
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The local fleet: systemd "VMs" as Docker containers that inventory/local addresses.
+#   fleet.sh up      install what is missing, build the image, start the hosts, run site.yml
+#   fleet.sh create  the same without site.yml (molecule's create step)
+#   fleet.sh down    remove the hosts and their network (the image stays cached)
+#   fleet.sh test    lint, unit/integration tests and molecule scenarios (the README's test command)
+# FLEET_NAME (default attrition) and FLEET_SUBNET let a second fleet (the tests') run beside yours.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE="$REPO/files/fleet"
+# shellcheck source=files/fleet/lib.sh
+source "$HERE/lib.sh"
+
+main() {
+  case "${1:-}" in
+    up)      need_venv; need_engine; need_image; create_hosts; converge; show_access ;;
+    create)  need_engine; need_image; create_hosts ;;
+    down)    need_engine; remove_hosts ;;
+    image)   need_engine; need_image ;;
+    venv)    need_venv ;;
+    test)    shift; run_tests "$@" ;;
+    *) echo "usage: $0 up|create|down|image|venv|test" >&2; exit 2 ;;
+  esac
+}
+
+main "$@"
