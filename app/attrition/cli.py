@@ -22,7 +22,10 @@ def _generate(args: argparse.Namespace) -> int:
     share = (frame["Attrition"] == "Yes").mean()
     log.info(
         "wrote %d rows (attrition %.1f %%) to %s in %.1f s",
-        len(frame), 100 * share, args.out, time.perf_counter() - started,
+        len(frame),
+        100 * share,
+        args.out,
+        time.perf_counter() - started,
     )
     return EXIT_OK
 

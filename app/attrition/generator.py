@@ -18,8 +18,14 @@ from attrition import columns
 # Job roles by department, as in the IBM data.
 ROLES = {
     "Research & Development": (
-        ["Research Scientist", "Laboratory Technician", "Manufacturing Director",
-         "Healthcare Representative", "Research Director", "Manager"],
+        [
+            "Research Scientist",
+            "Laboratory Technician",
+            "Manufacturing Director",
+            "Healthcare Representative",
+            "Research Director",
+            "Manager",
+        ],
         [0.30, 0.27, 0.15, 0.14, 0.08, 0.06],
     ),
     "Sales": (["Sales Executive", "Sales Representative", "Manager"], [0.73, 0.19, 0.08]),
@@ -45,7 +51,7 @@ def generate(rows: int, seed: int) -> pd.DataFrame:
     job_level = np.clip(np.floor(1 + total_years / 8 + rng.normal(0, 0.7, n)), 1, 5).astype(int)
     income = INCOME_BY_LEVEL[job_level] * rng.lognormal(0, 0.18, n)
     income = np.clip(np.rint(income), 1009, 19999).astype(int)
-    at_company = np.rint(total_years * rng.uniform(0, 1, n) ** 1.3).astype(int)
+    at_company = np.rint(total_years * rng.uniform(0, 1, n) ** 0.9).astype(int)
     in_role = np.rint(at_company * rng.uniform(0, 0.85, n)).astype(int)
     with_manager = np.rint(at_company * rng.uniform(0, 0.85, n)).astype(int)
     since_promotion = np.rint(at_company * rng.uniform(0, 1, n) ** 2).astype(int)
@@ -66,7 +72,7 @@ def generate(rows: int, seed: int) -> pd.DataFrame:
         role[mask] = np.asarray(names, dtype=object)[rng.choice(len(names), mask.sum(), p=p)]
 
     logit = (
-        -2.1
+        -3.0
         + 1.5 * overtime
         + 0.9 * single
         - 0.00012 * (income - 6500)
@@ -90,8 +96,14 @@ def generate(rows: int, seed: int) -> pd.DataFrame:
         "DistanceFromHome": distance,
         "Education": levels([0.12, 0.19, 0.39, 0.27, 0.03]),
         "EducationField": choice(
-            ["Life Sciences", "Medical", "Marketing", "Technical Degree", "Other",
-             "Human Resources"],
+            [
+                "Life Sciences",
+                "Medical",
+                "Marketing",
+                "Technical Degree",
+                "Other",
+                "Human Resources",
+            ],
             [0.41, 0.32, 0.11, 0.09, 0.05, 0.02],
         ),
         "EmployeeCount": np.ones(n, dtype=int),

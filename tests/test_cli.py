@@ -1,0 +1,47 @@
+"""The `attrition` command as a user runs it: exit codes, messages, summary line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from helpers import edit_line, write_rows
+
+
+def _run(*args, dsn=""):
+    env = {**os.environ, "ATTRITION_DATABASE_DSN": dsn}
+    return subprocess.run(
+        [sys.executable, "-m", "attrition.cli", *args], capture_output=True, text=True, env=env
+    )
+
+
+def test_generate_then_load(tmp_path, app_db, conn):
+    out = tmp_path / "s.csv"
+    gen = _run("generate-data", "--rows", "300", "--seed", "5", "--out", str(out))
+    assert gen.returncode == 0, gen.stderr
+    assert "wrote 300 rows" in gen.stderr
+    load = _run("load-data", "--csv", str(out), dsn=app_db)
+    assert load.returncode == 0, load.stderr
+    assert load.stdout.strip() == f"{out}: inserted 300, updated 0, unchanged 0, rejected 0"
+
+
+def test_bad_file_exit_code_and_message(tmp_path, app_db, conn):
+    path = edit_line(write_rows(tmp_path / "f.csv"), 9, "DistanceFromHome", "far")
+    load = _run("load-data", "--csv", str(path), dsn=app_db)
+    assert load.returncode == 2
+    assert "row 8 (line 9), column DistanceFromHome: 'far' is not an integer" in load.stderr
+    assert load.stdout.strip().endswith("inserted 0, updated 0, unchanged 0, rejected 1")
+
+
+def test_unreachable_database_is_a_clear_failure(tmp_path):
+    path = write_rows(tmp_path / "f.csv")
+    load = _run("load-data", "--csv", str(path), dsn="host=/nonexistent dbname=x")
+    assert load.returncode == 1
+    assert "database error, nothing was written" in load.stderr
+
+
+def test_generate_rejects_zero_rows(tmp_path):
+    gen = _run("generate-data", "--rows", "0", "--out", str(tmp_path / "x.csv"))
+    assert gen.returncode == 2
+    assert "--rows must be at least 1" in gen.stderr
