@@ -19,7 +19,7 @@ main() {
     down)    need_engine; remove_hosts ;;
     image)   need_engine; need_image ;;
     venv)    need_venv ;;
-    test)    shift; run_tests "$@" ;;
+    test)    run_tests ;;
     *) echo "usage: $0 up|create|down|image|venv|test" >&2; exit 2 ;;
   esac
 }

@@ -136,7 +136,30 @@ MSG
 }
 
 # --- the README's test command ----------------------------------------------------------------
+# Each stage runs even when an earlier one failed, so one run shows every failure; the last line
+# counts the stages ("N passed, N failed") and the exit status is non-zero if any failed.
 run_tests() {
   need_venv
-  bash "$HERE/run-tests.sh" "$@"
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_install postgresql
+  need_engine
+  need_image
+  local passed=0 failed=0 failures=()
+  stage() {
+    local name=$1; shift
+    log "stage: $name"
+    if (cd "$REPO" && PATH="$VENV/bin:$PATH" "$@"); then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1)); failures+=("$name")
+    fi
+  }
+  stage "ruff" ruff check .
+  stage "ruff format" ruff format --check .
+  stage "ansible-lint" ansible-lint --profile production
+  stage "pytest" pytest
+  stage "molecule postgres role" bash -c 'cd roles/postgres && molecule test'
+  stage "molecule whole fleet" molecule test
+  [[ $failed -eq 0 ]] || log "failed stages: ${failures[*]}"
+  echo "$passed passed, $failed failed"
+  [[ $failed -eq 0 ]]
 }
