@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 from attrition import columns, features
 
-from conftest import run_migrations
+from pgcluster import hand_over, run_migrations
 
 
 def _columns(conn, schema, table):
@@ -56,12 +55,6 @@ def _migrations_copy(pg_cluster, name):
     return folder
 
 
-def _hand_over(folder):
-    if os.geteuid() == 0:
-        for path in [folder, *folder.iterdir()]:
-            shutil.chown(path, "postgres", "postgres")
-
-
 def test_migrations_run_once_and_refuse_edits(pg_cluster, conn):
     again = run_migrations(pg_cluster, "attrition_test")
     assert again.stdout == ""  # everything was applied by the fixture already
@@ -70,7 +63,7 @@ def test_migrations_run_once_and_refuse_edits(pg_cluster, conn):
         assert [v for (v,) in cur.fetchall()] == ["0001_training_schema", "0002_predictions_schema"]
     edited = _migrations_copy(pg_cluster, "edited")
     (edited / "0002_predictions_schema.sql").write_text("SELECT 1;\n")
-    _hand_over(edited)
+    hand_over(edited)
     with pytest.raises(subprocess.CalledProcessError) as caught:
         run_migrations(pg_cluster, "attrition_test", edited)
     assert "0002_predictions_schema was changed after it was applied" in caught.value.stderr
@@ -79,7 +72,7 @@ def test_migrations_run_once_and_refuse_edits(pg_cluster, conn):
 def test_a_failing_migration_is_not_recorded(pg_cluster, conn):
     folder = _migrations_copy(pg_cluster, "broken")
     (folder / "0003_broken.sql").write_text("CREATE TABLE meta.half (id int);\nSELECT 1/0;\n")
-    _hand_over(folder)
+    hand_over(folder)
     with pytest.raises(subprocess.CalledProcessError):
         run_migrations(pg_cluster, "attrition_test", folder)
     with conn.cursor() as cur:

@@ -53,11 +53,14 @@ def load_csv(conn, path: Path) -> LoadResult:
                 " (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
             ).format(table=TABLE)
         )
+        body = io.BytesIO(employee_file.raw)
+        body.seek(employee_file.body_offset)
         cur.copy_expert(
             sql.SQL(
-                "COPY employees_staging ({cols}) FROM STDIN WITH (FORMAT csv, HEADER true)"
+                "COPY employees_staging ({cols}) FROM STDIN"
+                " WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')"
             ).format(cols=sql.SQL(", ").join(file_cols)),
-            io.StringIO(employee_file.text),
+            body,
         )
         # xmax = 0 marks a freshly inserted tuple; the WHERE skips rows whose values are equal.
         cur.execute(

@@ -48,40 +48,70 @@ class RecordsError(Exception):
 
 @dataclass(frozen=True)
 class EmployeeFile:
-    """A validated file: its text (BOM removed) for COPY and its header in contract names."""
+    """A validated file: its bytes (for COPY; skip `body_offset` to pass the BOM), its header
+    in contract names, and its row count."""
 
-    text: str
+    raw: bytes
+    body_offset: int
     header: list[str]
     rows: int
 
 
+BOM = b"\xef\xbb\xbf"
+
+
 def read(path: Path) -> EmployeeFile:
     raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise RecordsError(
-            path,
-            [Problem(None, None, f"not UTF-8: byte 0x{raw[err.start]:02x} on line {line}")],
-        ) from None
-    if not text.strip():
+    _check_encoding(path, raw)
+    if not raw.strip(BOM + b" \r\n\t"):
         raise RecordsError(path, [Problem(None, None, "the file is empty (no header, no rows)")])
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False
-        )
-    except pd.errors.ParserError as err:
-        raise RecordsError(path, [Problem(None, None, f"not a valid CSV: {err}")]) from None
-    header = _canonical_header(path, list(frame.columns))
+    found = list(_parse(path, raw, nrows=0).columns)
+    header = _canonical_header(path, found)
+    # Categories parse straight into pandas categoricals and integers into int64 (the C parser's
+    # fast path); only a column that fails to parse as integers is checked cell by cell.
+    categories = {f: "category" for f, h in zip(found, header) if h in _CATEGORY_NAMES}
+    frame = _parse(path, raw, dtype=categories)
     frame.columns = header
+    for position, name in enumerate(header):
+        if name in _INTEGER_NAMES and not pd.api.types.is_integer_dtype(frame[name]):
+            # Not all integers: re-read the column as text, to check and show each cell as written.
+            frame[name] = _parse(path, raw, usecols=[position], dtype=str).iloc[:, 0]
     if frame.empty:
         raise RecordsError(path, [Problem(None, None, "the file has a header but no data rows")])
     problems, bad_rows = _check_values(frame)
     problems += _check_duplicate_keys(frame)
     if problems:
         raise RecordsError(path, problems, rejected=len(bad_rows | _duplicate_rows(frame)))
-    return EmployeeFile(text=text, header=header, rows=len(frame))
+    offset = len(BOM) if raw.startswith(BOM) else 0
+    return EmployeeFile(raw=raw, body_offset=offset, header=header, rows=len(frame))
+
+
+_CATEGORY_NAMES = {c.name for c in columns.COLUMNS if isinstance(c, columns.CategoryColumn)}
+_INTEGER_NAMES = {c.name for c in columns.COLUMNS if isinstance(c, columns.IntColumn)}
+
+
+def _check_encoding(path: Path, raw: bytes) -> None:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise RecordsError(
+            path,
+            [Problem(None, None, f"not UTF-8: byte 0x{raw[err.start]:02x} on line {line}")],
+        ) from None
+
+
+def _parse(path: Path, raw: bytes, **options) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
+            io.BytesIO(raw),
+            encoding="utf-8-sig",
+            na_filter=False,
+            skip_blank_lines=False,
+            **options,
+        )
+    except pd.errors.ParserError as err:
+        raise RecordsError(path, [Problem(None, None, f"not a valid CSV: {err}")]) from None
 
 
 def _canonical_header(path: Path, found: list[str]) -> list[str]:
@@ -107,23 +137,32 @@ def _check_values(frame: pd.DataFrame) -> tuple[list[Problem], set[int]]:
     problems: list[Problem] = []
     bad_rows: set[int] = set()
     for col in columns.COLUMNS:
-        values = frame[col.name].astype(object)
+        values = frame[col.name]
         if isinstance(col, columns.IntColumn):
-            text = values.fillna("").astype(str)
-            digits = text.str.isdigit() & text.str.isascii() & (text.str.len() <= 10)
-            numbers = pd.to_numeric(text.where(digits), errors="coerce")
-            bad = ~digits | (numbers < col.low) | (numbers > col.high)
+            bad = _bad_integers(values, col)
             expected = f"an integer from {col.low} to {col.high}"
         else:
             bad = ~values.isin(col.values)
             expected = "one of " + ", ".join(repr(v) for v in col.values)
         for index in frame.index[bad.to_numpy()]:
             value = values[index]
-            shown = "no value" if value is None or value == "" else f"{str(value)[:40]!r}"
+            shown = "no value" if pd.isna(value) or value == "" else f"{str(value)[:40]!r}"
             problems.append(Problem(index + 1, col.name, f"{shown} is not {expected}"))
             bad_rows.add(index)
     problems.sort(key=lambda p: (p.row or 0, columns.NAMES.index(p.column or "Age")))
     return problems, bad_rows
+
+
+def _bad_integers(values: pd.Series, col: columns.IntColumn) -> pd.Series:
+    if pd.api.types.is_integer_dtype(values):
+        return (values < col.low) | (values > col.high)
+    # As the C parser reads integers (and PostgreSQL does): surrounding blanks are fine;
+    # decimals, exponents and thousands separators are not.
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    text = text.str.removeprefix("+")
+    digits = text.str.isdigit() & text.str.isascii() & (text.str.len() <= 10)
+    numbers = pd.to_numeric(text.where(digits), errors="coerce")
+    return ~digits | (numbers < col.low) | (numbers > col.high)
 
 
 def _duplicate_rows(frame: pd.DataFrame) -> set[int]:
