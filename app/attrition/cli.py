@@ -1,4 +1,4 @@
-"""`attrition` command line: data generation and loading (training and serving come later)."""
+"""`attrition` command line: data generation and loading, training."""
 
 from __future__ import annotations
 
@@ -56,6 +56,30 @@ def _load(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _train(args: argparse.Namespace) -> int:
+    import psycopg2
+    from mlflow.exceptions import MlflowException
+
+    from attrition.training import pipeline
+    from attrition.training.settings import TrainingSettings
+    from attrition.training.validate import TrainingDataError
+
+    try:
+        settings = TrainingSettings.from_env()
+        return pipeline.run(settings)
+    except (ValueError, TrainingDataError) as err:
+        log.error("training refused: %s", err)
+        return pipeline.EXIT_BAD_DATA
+    except psycopg2.Error as err:
+        log.error("database error: %s", str(err).strip())
+    except MlflowException as err:
+        log.error("MLflow error (tracking server or artifact store): %s", err.message[:500])
+    except OSError as err:  # connection refused, DNS, timeouts below requests/google clients
+        log.error("I/O error: %s", err)
+    log.error("training failed; production is unchanged")
+    return pipeline.EXIT_FAILED
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="attrition", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -73,6 +97,13 @@ def parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--csv", type=Path, required=True)
     load.set_defaults(run=_load)
+
+    train = sub.add_parser(
+        "train",
+        help="train, log, register and maybe promote a model (settings: ATTRITION_* and "
+        "MLFLOW_TRACKING_* variables); exit 0 promoted, 3 not promoted, 2 bad data, 1 failed",
+    )
+    train.set_defaults(run=_train)
     return top
 
 

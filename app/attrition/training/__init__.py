@@ -1,0 +1,1 @@
+"""The training pipeline: extract, validate, fit with CV, evaluate, log, register, promote."""

@@ -1,0 +1,57 @@
+"""The model families: scikit-learn Pipelines that hold all their preprocessing."""
+
+from __future__ import annotations
+
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+FAMILIES = ("logistic_regression", "gradient_boosting", "random_forest")
+
+
+def build(family: str, seed: int) -> Pipeline:
+    """An unfitted pipeline. The scaler is inside it, so the logged model scales its own input
+    (the prototype fitted the scaler outside and its served model said "No" to everyone)."""
+    if family == "logistic_regression":
+        return Pipeline(
+            [
+                ("scale", StandardScaler()),
+                ("classify", LogisticRegression(C=0.3, class_weight="balanced", max_iter=2000)),
+            ]
+        )
+    if family == "gradient_boosting":
+        return Pipeline(
+            [
+                (
+                    "classify",
+                    HistGradientBoostingClassifier(
+                        learning_rate=0.05, max_iter=300, max_leaf_nodes=15,
+                        l2_regularization=1.0, class_weight="balanced", random_state=seed,
+                    ),
+                )
+            ]
+        )  # fmt: skip
+    if family == "random_forest":
+        return Pipeline(
+            [
+                (
+                    "classify",
+                    RandomForestClassifier(
+                        n_estimators=300, min_samples_leaf=5, class_weight="balanced_subsample",
+                        n_jobs=-1, random_state=seed,
+                    ),
+                )
+            ]
+        )  # fmt: skip
+    raise ValueError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}")
+
+
+def explain(pipeline: Pipeline, names: list[str]):
+    """(kind, values) per feature: coefficients of a linear model, else impurity importances."""
+    final = pipeline.named_steps["classify"]
+    if hasattr(final, "coef_"):
+        return "coefficient", final.coef_[0]
+    if hasattr(final, "feature_importances_"):
+        return "importance", final.feature_importances_
+    return None, None

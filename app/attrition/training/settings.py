@@ -1,0 +1,60 @@
+"""Training settings, from the environment (the systemd unit's EnvironmentFile)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+from attrition.training import model
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    # libpq connection string of the read-only trainer role ("" = libpq's PG* variables).
+    database_dsn: str = ""
+    # MLflow reads MLFLOW_TRACKING_URI/USERNAME/PASSWORD itself; these name what we create.
+    experiment: str = "attrition"
+    model_name: str = "attrition"
+    model_family: str = "logistic_regression"
+    promotion_metric: str = "roc_auc"  # a key of evaluate.scores(), on the holdout
+    promotion_floor: float = 0.70
+    min_rows: int = 200
+    holdout_fraction: float = 0.2
+    cv_folds: int = 5
+    seed: int = 42
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> TrainingSettings:
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f"ATTRITION_{f.name.upper()}")
+            if raw is None:
+                continue
+            kind = type(f.default)
+            try:
+                values[f.name] = kind(raw)
+            except ValueError:
+                raise ValueError(
+                    f"ATTRITION_{f.name.upper()}={raw!r} is not a valid {kind.__name__}"
+                ) from None
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.model_family not in model.FAMILIES:
+            raise ValueError(
+                f"ATTRITION_MODEL_FAMILY={self.model_family!r}: choose one of"
+                f" {', '.join(model.FAMILIES)}"
+            )
+        metrics = ("roc_auc", "pr_auc", "f1", "balanced_accuracy", "recall", "precision")
+        if self.promotion_metric not in metrics:
+            raise ValueError(
+                f"ATTRITION_PROMOTION_METRIC={self.promotion_metric!r}: choose one of"
+                f" {', '.join(metrics)}"
+            )
+        if not 0 < self.holdout_fraction < 0.5:
+            raise ValueError("ATTRITION_HOLDOUT_FRACTION must be between 0 and 0.5")
+        if self.cv_folds < 2:
+            raise ValueError("ATTRITION_CV_FOLDS must be at least 2")

@@ -1,0 +1,52 @@
+"""A real MLflow tracking server (sqlite backend, proxied local artifacts) for the tests."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own local server
+                return
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {seconds} s")
+
+
+@contextlib.contextmanager
+def tracking_server(folder: Path) -> Iterator[str]:
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    log = (folder / "server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "mlflow", "server",
+            "--backend-store-uri", f"sqlite:///{folder}/mlflow.db",
+            "--artifacts-destination", str(folder / "artifacts"),
+            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        ],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/health")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
