@@ -21,9 +21,8 @@ def free_port() -> int:
 def wait_for(url: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own local server
-                return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2):  # noqa: S310
+            return
         time.sleep(0.3)
     raise RuntimeError(f"{url} did not answer within {seconds} s")
 

@@ -74,27 +74,55 @@ def test_ibm_data_trains_registers_and_promotes(conn, app_db, ibm_csv, mlflow_en
     assert 0 < labels.mean() < 1
 
 
-def test_worse_challenger_does_not_move_production(conn, app_db, ibm_csv, mlflow_env):
+def _install_champion(name, estimator, x, y) -> str:
+    """Register `estimator` fitted on (x, y) and point production at it."""
+    import mlflow
+    import skops.io
     from mlflow import MlflowClient
 
+    fitted = estimator.fit(x, y)
+    with mlflow.start_run():
+        trusted = skops.io.get_untrusted_types(data=skops.io.dumps(fitted))
+        info = mlflow.sklearn.log_model(fitted, name="model", skops_trusted_types=trusted)
+    version = mlflow.register_model(info.model_uri, name, tags={"threshold": "0.5"}).version
+    MlflowClient().set_registered_model_alias(name, registry.ALIAS, version)
+    return version
+
+
+@pytest.mark.parametrize(
+    ("champion_kind", "expected"),
+    [("strong", pipeline.EXIT_NOT_PROMOTED), ("weak", pipeline.EXIT_PROMOTED)],
+)
+def test_champion_challenger(conn, app_db, ibm_csv, mlflow_env, champion_kind, expected):
+    """A champion that saw the holdout (strong) must keep production; one trained on shuffled
+    labels (weak) must lose it. Both are judged on the challenger's holdout."""
+    from mlflow import MlflowClient
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from attrition.training.extract import extract
+
     loader.load_csv(conn, ibm_csv)
-    name = "attrition-champion"
-    assert pipeline.run(settings(app_db, model_name=name)) == pipeline.EXIT_PROMOTED
+    x, y = training_set(extract(app_db), 200)
+    name = f"attrition-{champion_kind}-champion"
+    if champion_kind == "strong":
+        old = _install_champion(name, HistGradientBoostingClassifier(max_iter=500), x, y)
+    else:
+        shuffled = pd.Series(np.random.default_rng(0).permutation(y.to_numpy()), index=y.index)
+        old = _install_champion(name, HistGradientBoostingClassifier(max_iter=50), x, shuffled)
+    assert pipeline.run(settings(app_db, model_name=name)) == expected
     client = MlflowClient()
-    before = client.get_model_version_by_alias(name, registry.ALIAS).version
-    # Same data, a far weaker model family for this data: a random forest on tiny leaves
-    # scores lower AUC than the champion's logistic regression (checked by the tags below).
-    code = pipeline.run(settings(app_db, model_name=name, model_family="random_forest",
-                                 promotion_floor=0.5))  # fmt: skip
-    after = client.get_model_version_by_alias(name, registry.ALIAS).version
-    newest = max(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
-    tags = client.get_model_version(name, str(newest)).tags
-    if code == pipeline.EXIT_NOT_PROMOTED:
-        assert after == before
+    now = client.get_model_version_by_alias(name, registry.ALIAS).version
+    tags = client.get_model_version(name, str(int(old) + 1)).tags
+    assert tags["champion.version"] == old
+    challenger, champion = float(tags["challenger.roc_auc"]), float(tags["champion.roc_auc"])
+    if expected == pipeline.EXIT_NOT_PROMOTED:
+        assert now == old
         assert tags["promotion.decision"] == "not promoted"
-        assert float(tags["challenger.roc_auc"]) < float(tags["champion.roc_auc"])
-    else:  # the forest happened to win: then it must really be at least as good
-        assert float(tags["challenger.roc_auc"]) >= float(tags["champion.roc_auc"])
+        assert challenger < champion
+    else:
+        assert now == str(int(old) + 1)
+        assert tags["promotion.decision"] == "promoted"
+        assert challenger >= champion
 
 
 def test_floor_blocks_a_first_model(conn, app_db, ibm_csv, mlflow_env):
@@ -166,4 +194,3 @@ def test_generated_data_trains_well(conn, app_db, tmp_path, mlflow_env):
     generator.write_csv(frame, tmp_path / "s.csv")
     loader.load_csv(conn, tmp_path / "s.csv")
     assert pipeline.run(settings(app_db, model_name="attrition-synthetic")) == 0
-    assert isinstance(pd.__version__, str)

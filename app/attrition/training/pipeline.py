@@ -57,6 +57,7 @@ def cross_validate(settings: TrainingSettings, x: pd.DataFrame, y: pd.Series):
 
 def run(settings: TrainingSettings) -> int:
     import mlflow
+    import skops.io
     from mlflow import MlflowClient
     from mlflow.models import infer_signature
 
@@ -102,6 +103,9 @@ def run(settings: TrainingSettings) -> int:
         logged = mlflow.sklearn.log_model(
             pipeline,
             name="model",
+            # skops (not pickle) format; the types it does not trust by default are the
+            # estimators we just built (trees of a forest, for instance), so we vouch for them.
+            skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)),
             signature=infer_signature(example, pipeline.predict_proba(example)[:, 1]),
             input_example=example,
             metadata={"threshold": threshold},
