@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local fleet: systemd "VMs" as Docker containers that inventory/local addresses.
-#   fleet.sh up      install what is missing, build the image, start the hosts, run site.yml
+#   fleet.sh up      install what is missing, build the image, start the hosts, run site.yml,
+#                    then train a first model (the main job)
 #   fleet.sh create  the same without site.yml (molecule's create step)
 #   fleet.sh down    remove the hosts and their network (the image stays cached)
 #   fleet.sh test    lint, unit/integration tests and molecule scenarios (the README's test command)
@@ -14,7 +15,7 @@ source "$HERE/lib.sh"
 
 main() {
   case "${1:-}" in
-    up)      need_venv; need_engine; need_image; create_hosts; converge; show_access ;;
+    up)      need_venv; need_engine; need_image; create_hosts; converge; train_now; show_access ;;
     create)  need_engine; need_image; create_hosts ;;
     down)    need_engine; remove_hosts ;;
     image)   need_engine; need_image ;;

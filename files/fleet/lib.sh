@@ -125,13 +125,23 @@ converge() {
   (cd "$REPO" && FLEET_NAME=$FLEET_NAME FLEET_SUBNET=$FLEET_SUBNET "$VENV/bin/ansible-playbook" site.yml)
 }
 
+# The main job: one training run now, as the timer would start it (journal on the host).
+train_now() {
+  log "training a model (systemctl start attrition-train on $(container training))"
+  docker exec "$(container training)" systemctl start attrition-train.service ||
+    die "training failed: docker exec $(container training) journalctl -u attrition-train"
+}
+
 show_access() {
+  local secrets="$REPO/inventory/local/.secrets" db_ip="$FLEET_PREFIX.10"
   cat <<MSG
 
 The fleet is up: $(for h in "${FLEET_HOSTS[@]}"; do printf '%s ' "$(container "$h")"; done)
-Employee data, as the read/write loader role:
-  docker exec -it $(container db) psql "host=localhost dbname=attrition user=attrition_loader password=\$(cat $REPO/inventory/local/.secrets/postgres_loader_password)"
-  ... then: SELECT count(*) FROM training.employees;
+Employee data, as the loader role:
+  docker exec -it -e PGPASSWORD="\$(cat $secrets/postgres_loader_password)" $(container db) \\
+    psql -h localhost -U attrition_loader attrition -c 'SELECT count(*) FROM training.employees'
+MLflow UI: http://$db_ip:5000 (user admin, password in $secrets/mlflow_admin_password)
+Training log: docker exec $(container training) journalctl -u attrition-train
 MSG
 }
 
