@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -28,7 +29,8 @@ def wait_for(url: str, seconds: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def tracking_server(folder: Path) -> Iterator[str]:
+def tracking_server(folder: Path, artifacts: str | None = None, env=None) -> Iterator[str]:
+    """A tracking server proxying artifacts to `artifacts` (default: a local folder)."""
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     log = (folder / "server.log").open("w")
@@ -36,10 +38,10 @@ def tracking_server(folder: Path) -> Iterator[str]:
         [
             sys.executable, "-m", "mlflow", "server",
             "--backend-store-uri", f"sqlite:///{folder}/mlflow.db",
-            "--artifacts-destination", str(folder / "artifacts"),
+            "--artifacts-destination", artifacts or str(folder / "artifacts"),
             "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         ],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -49,3 +51,25 @@ def tracking_server(folder: Path) -> Iterator[str]:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+@contextlib.contextmanager
+def bucket_emulator(folder: Path, bucket: str) -> Iterator[subprocess.Popen]:
+    """gcp-storage-emulator on a free port; yields the process (its `url` attribute is set)."""
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1",
+            "--port", str(port), "--default-bucket", bucket, "--quiet",
+        ],
+        env={**os.environ, "STORAGE_BASE": str(folder)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    proc.url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{proc.url}/storage/v1/b/{bucket}")
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

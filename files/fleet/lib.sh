@@ -168,6 +168,7 @@ run_tests() {
   stage "ansible-lint" ansible-lint --profile production
   stage "pytest" pytest
   stage "molecule postgres role" bash -c 'cd roles/postgres && molecule test'
+  stage "molecule training role" bash -c 'cd roles/training && molecule test'
   stage "molecule whole fleet" molecule test
   [[ $failed -eq 0 ]] || log "failed stages: ${failures[*]}"
   echo "$passed passed, $failed failed"
