@@ -38,15 +38,16 @@ def test_bucket_unreachable_mid_run(conn, app_db, ibm_csv, tmp_path, monkeypatch
             before = client.get_model_version_by_alias(name, registry.ALIAS).version
             gcs.kill()
             gcs.wait()
-            with pytest.raises(Exception):  # noqa: B017 - whichever layer notices first
+            # Whichever layer notices first raises (MLflow client, requests, socket).
+            with pytest.raises(Exception) as caught:
                 pipeline.run(settings)
+            assert "mlflow" in type(caught.value).__module__ or isinstance(caught.value, OSError)
             assert client.get_model_version_by_alias(name, registry.ALIAS).version == before
             assert [v.version for v in _versions(client, name)] == [before]
-            failed = client.search_runs(
-                [client.get_experiment_by_name("attrition").experiment_id],
-                filter_string="attributes.status = 'FAILED'",
-            )
-            assert len(failed) == 1
+            # The failed run is not FINISHED (FAILED, or RUNNING when even ending it was refused).
+            runs = client.search_runs([client.get_experiment_by_name("attrition").experiment_id])
+            assert sorted(r.info.status for r in runs)[0] != "FINISHED"
+            assert [r.info.status for r in runs].count("FINISHED") == 1
 
 
 def test_killed_run_leaves_production_and_registry_consistent(

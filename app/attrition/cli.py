@@ -76,6 +76,8 @@ def _train(args: argparse.Namespace) -> int:
         log.error("MLflow error (tracking server or artifact store): %s", err.message[:500])
     except OSError as err:  # connection refused, DNS, timeouts below requests/google clients
         log.error("I/O error: %s", err)
+    except Exception:
+        log.exception("unexpected error")
     log.error("training failed; production is unchanged")
     return pipeline.EXIT_FAILED
 
