@@ -194,3 +194,34 @@ def test_generated_data_trains_well(conn, app_db, tmp_path, mlflow_env):
     generator.write_csv(frame, tmp_path / "s.csv")
     loader.load_csv(conn, tmp_path / "s.csv")
     assert pipeline.run(settings(app_db, model_name="attrition-synthetic")) == 0
+
+
+def test_manual_rollback_and_refusals(conn, app_db, ibm_csv, mlflow_env):
+    import subprocess
+    import sys
+
+    from mlflow import MlflowClient
+
+    loader.load_csv(conn, ibm_csv)
+    name = "attrition-rollback"
+    for _ in range(2):
+        pipeline.run(settings(app_db, model_name=name, promotion_floor=0.5))
+    client = MlflowClient()
+    assert client.get_model_version_by_alias(name, registry.ALIAS).version == "2"
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "attrition.cli", "set-production", *args, "--model", name],
+            capture_output=True, text=True,
+        )  # fmt: skip
+
+    back = cli("1", "--reason", "incident 42: roll back")
+    assert back.returncode == 0, back.stderr
+    assert back.stdout.strip() == f"{name}@production: version 2 -> 1"
+    version = client.get_model_version_by_alias(name, registry.ALIAS)
+    assert version.version == "1"
+    assert version.tags["promotion.reason"] == "incident 42: roll back"
+    missing = cli("9", "--reason", "typo")
+    assert missing.returncode == 1
+    assert "production unchanged" in missing.stderr
+    assert client.get_model_version_by_alias(name, registry.ALIAS).version == "1"

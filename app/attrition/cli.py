@@ -82,6 +82,21 @@ def _train(args: argparse.Namespace) -> int:
     return pipeline.EXIT_FAILED
 
 
+def _set_production(args: argparse.Namespace) -> int:
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from attrition.training import registry
+
+    try:
+        old = registry.set_production(MlflowClient(), args.model, args.version, args.reason)
+    except MlflowException as err:
+        log.error("production unchanged: %s", err.message[:500])
+        return EXIT_FAILED
+    print(f"{args.model}@{registry.ALIAS}: version {old or '(none)'} -> {args.version}")
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="attrition", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -106,6 +121,16 @@ def parser() -> argparse.ArgumentParser:
         "MLFLOW_TRACKING_* variables); exit 0 promoted, 3 not promoted, 2 bad data, 1 failed",
     )
     train.set_defaults(run=_train)
+
+    prod = sub.add_parser(
+        "set-production",
+        help="point the production alias at a version by hand (promote or roll back); "
+        "MLFLOW_TRACKING_* variables say where",
+    )
+    prod.add_argument("version", help="model version number")
+    prod.add_argument("--model", default="attrition", help="registered model name")
+    prod.add_argument("--reason", required=True, help="why, recorded on the version")
+    prod.set_defaults(run=_set_production)
     return top
 
 

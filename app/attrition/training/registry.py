@@ -80,3 +80,16 @@ def record(client: MlflowClient, name: str, version: str, metric: str, decision:
         client.set_model_version_tag(name, version, key, value)
     if decision.promoted:
         client.set_registered_model_alias(name, ALIAS, version)
+
+
+def set_production(client: MlflowClient, name: str, version: str, reason: str) -> str | None:
+    """Point production at `version` by hand (promote or roll back); returns the old version.
+
+    The version must exist and its model must load, so a typo cannot take production down."""
+    target = client.get_model_version(name, version)  # raises if it does not exist
+    mlflow.sklearn.load_model(f"models:/{name}/{target.version}")
+    old = current_champion(client, name)
+    client.set_model_version_tag(name, target.version, "promotion.decision", "manual")
+    client.set_model_version_tag(name, target.version, "promotion.reason", reason)
+    client.set_registered_model_alias(name, ALIAS, target.version)
+    return old.version if old else None
