@@ -14,10 +14,13 @@ def build(family: str, seed: int) -> Pipeline:
     """An unfitted pipeline. The scaler is inside it, so the logged model scales its own input
     (the prototype fitted the scaler outside and its served model said "No" to everyone)."""
     if family == "logistic_regression":
+        # No class weights: the decision threshold (chosen on the training folds) handles the
+        # imbalance, and the probabilities stay calibrated (they are what a person is shown).
+        # bench/compare_models.py: CV ROC AUC 0.811, minority F1 0.518 at the chosen threshold.
         return Pipeline(
             [
                 ("scale", StandardScaler()),
-                ("classify", LogisticRegression(C=0.3, class_weight="balanced", max_iter=2000)),
+                ("classify", LogisticRegression(C=1.0, max_iter=2000)),
             ]
         )
     if family == "gradient_boosting":
