@@ -38,16 +38,18 @@ def _load(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     started = time.perf_counter()
-    try:
-        conn = psycopg2.connect(settings.database_dsn)
-        try:
-            result = loader.load_csv(conn, args.csv)
-        finally:
-            conn.close()
+    try:  # the whole file is checked before any connection is made
+        employee_file = records.read(args.csv)
     except records.RecordsError as err:
         print(err, file=sys.stderr)
         print(f"{args.csv}: inserted 0, updated 0, unchanged 0, rejected {err.rejected}")
         return EXIT_BAD_INPUT
+    try:
+        conn = psycopg2.connect(settings.database_dsn)
+        try:
+            result = loader.load(conn, employee_file)
+        finally:
+            conn.close()
     except psycopg2.Error as err:
         log.error("database error, nothing was written: %s", str(err).strip())
         return EXIT_FAILED

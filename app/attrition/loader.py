@@ -36,7 +36,11 @@ class LoadResult:
 
 def load_csv(conn, path: Path) -> LoadResult:
     """Validate `path` and upsert it; raises records.RecordsError before any write on bad input."""
-    employee_file = records.read(path)
+    return load(conn, records.read(path))
+
+
+def load(conn, employee_file: records.EmployeeFile) -> LoadResult:
+    """Upsert an already validated file in one transaction."""
     file_cols = [sql.Identifier(columns.sql_name(n)) for n in employee_file.header]
     all_cols = [sql.Identifier(n) for n in columns.SQL_NAMES]
     key = sql.Identifier(columns.sql_name(columns.KEY))
@@ -82,6 +86,4 @@ def load_csv(conn, path: Path) -> LoadResult:
             )
         )
         inserted, updated = cur.fetchone()
-    result = LoadResult(inserted, updated, employee_file.rows - inserted - updated)
-    log.info("loaded %s: %s", path, result)
-    return result
+    return LoadResult(inserted, updated, employee_file.rows - inserted - updated)
