@@ -79,9 +79,10 @@ def read(path: Path) -> EmployeeFile:
     if frame.empty:
         raise RecordsError(path, [Problem(None, None, "the file has a header but no data rows")])
     problems, bad_rows = _check_values(frame)
-    problems += _check_duplicate_keys(frame)
+    duplicate_problems, duplicate_rows = _check_duplicate_keys(frame)
+    problems += duplicate_problems
     if problems:
-        raise RecordsError(path, problems, rejected=len(bad_rows | _duplicate_rows(frame)))
+        raise RecordsError(path, problems, rejected=len(bad_rows | duplicate_rows))
     offset = len(BOM) if raw.startswith(BOM) else 0
     return EmployeeFile(raw=raw, body_offset=offset, header=header, rows=len(frame))
 
@@ -165,11 +166,7 @@ def _bad_integers(values: pd.Series, col: columns.IntColumn) -> pd.Series:
     return ~digits | (numbers < col.low) | (numbers > col.high)
 
 
-def _duplicate_rows(frame: pd.DataFrame) -> set[int]:
-    return set(frame.index[frame[columns.KEY].duplicated(keep=False)])
-
-
-def _check_duplicate_keys(frame: pd.DataFrame) -> list[Problem]:
+def _check_duplicate_keys(frame: pd.DataFrame) -> tuple[list[Problem], set[int]]:
     dupes = frame[frame[columns.KEY].duplicated(keep=False)]
     problems = []
     for key, group in dupes.groupby(columns.KEY, sort=False):
@@ -177,4 +174,4 @@ def _check_duplicate_keys(frame: pd.DataFrame) -> list[Problem]:
         problems.append(
             Problem(int(group.index[0]) + 1, columns.KEY, f"{key} is repeated in rows {rows}")
         )
-    return problems
+    return problems, set(dupes.index)

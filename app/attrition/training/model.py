@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -51,10 +52,10 @@ def build(family: str, seed: int) -> Pipeline:
 
 
 def explain(pipeline: Pipeline, names: list[str]):
-    """(kind, values) per feature: coefficients of a linear model, else impurity importances."""
+    """(kind, values by feature name): coefficients of a linear model, else impurity importances."""
     final = pipeline.named_steps["classify"]
     if hasattr(final, "coef_"):
-        return "coefficient", final.coef_[0]
+        return "coefficient", pd.Series(final.coef_[0], index=names)
     if hasattr(final, "feature_importances_"):
-        return "importance", final.feature_importances_
+        return "importance", pd.Series(final.feature_importances_, index=names)
     return None, None

@@ -97,8 +97,6 @@ def run(settings: TrainingSettings) -> int:
              "threshold": threshold, **{f"holdout_{k}": v for k, v in holdout.items()}}
         )  # fmt: skip
         explanation = model.explain(pipeline, list(x.columns))
-        if explanation[0] is not None:
-            explanation = (explanation[0], pd.Series(explanation[1], index=x.columns))
         with tempfile.TemporaryDirectory(prefix="attrition-plots-") as tmp:
             evaluate.write_plots(Path(tmp), y_hold.to_numpy(), proba, threshold, explanation)
             mlflow.log_artifacts(tmp, artifact_path="evaluation")
