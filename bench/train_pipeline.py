@@ -43,12 +43,12 @@ def one(rows: int) -> None:
     """Load `rows` rows, train once, print step times and peak RSS (child process)."""
     import mlflow
     import psycopg2
-    from mlflow_server import tracking_server
 
     from attrition import generator, loader
     from attrition.training import pipeline
     from attrition.training.settings import TrainingSettings
 
+    from mlflow_server import tracking_server
     from pgcluster import create_app_database, throwaway_cluster
 
     times = StepTimes()

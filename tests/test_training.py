@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from mlflow_server import tracking_server
 
 from attrition import generator, loader
 from attrition.training import pipeline, registry
 from attrition.training.settings import TrainingSettings
 from attrition.training.validate import TrainingDataError, training_set
+
+from mlflow_server import tracking_server
 
 
 @pytest.fixture(scope="module")

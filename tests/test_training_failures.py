@@ -9,11 +9,12 @@ import sys
 import time
 
 import pytest
-from mlflow_server import bucket_emulator, tracking_server
 
 from attrition import loader
 from attrition.training import pipeline, registry
 from attrition.training.settings import TrainingSettings
+
+from mlflow_server import bucket_emulator, tracking_server
 
 
 def _versions(client, name):

@@ -3,7 +3,25 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+
+def typed_from_env(cls, prefix: str, env: dict[str, str] | None = None) -> dict:
+    """{field: value} for each field of dataclass `cls` whose PREFIX_FIELD variable is set,
+    converted to the type of the field's default (a clear error names the variable)."""
+    env = os.environ if env is None else env
+    values = {}
+    for f in fields(cls):
+        key = f"{prefix}{f.name.upper()}"
+        raw = env.get(key)
+        if raw is None:
+            continue
+        kind = type(f.default)
+        try:
+            values[f.name] = kind(raw)
+        except ValueError:
+            raise ValueError(f"{key}={raw!r} is not a valid {kind.__name__}") from None
+    return values
 
 
 @dataclass(frozen=True)

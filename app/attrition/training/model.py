@@ -59,3 +59,19 @@ def explain(pipeline: Pipeline, names: list[str]):
     if hasattr(final, "feature_importances_"):
         return "importance", pd.Series(final.feature_importances_, index=names)
     return None, None
+
+
+def mlflow_options(pipeline: Pipeline, example: pd.DataFrame, threshold: float) -> dict:
+    """How a fitted pipeline is stored as an MLflow model (log_model/save_model keywords):
+    skops format (not pickle), signature, input example, and the decision threshold."""
+    import skops.io
+    from mlflow.models import infer_signature
+
+    return {
+        # The types skops does not trust by default are the estimators we just built (trees of
+        # a forest, for instance), so we vouch for them.
+        "skops_trusted_types": skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)),
+        "signature": infer_signature(example, pipeline.predict_proba(example)[:, 1]),
+        "input_example": example,
+        "metadata": {"threshold": threshold},
+    }

@@ -58,9 +58,7 @@ def cross_validate(settings: TrainingSettings, x: pd.DataFrame, y: pd.Series):
 
 def run(settings: TrainingSettings) -> int:
     import mlflow
-    import skops.io
     from mlflow import MlflowClient
-    from mlflow.models import infer_signature
 
     with step("extract"):
         records = extract(settings.database_dsn)
@@ -100,16 +98,8 @@ def run(settings: TrainingSettings) -> int:
         with tempfile.TemporaryDirectory(prefix="attrition-plots-") as tmp:
             evaluate.write_plots(Path(tmp), y_hold.to_numpy(), proba, threshold, explanation)
             mlflow.log_artifacts(tmp, artifact_path="evaluation")
-        example = x_hold.head(1)
         logged = mlflow.sklearn.log_model(
-            pipeline,
-            name="model",
-            # skops (not pickle) format; the types it does not trust by default are the
-            # estimators we just built (trees of a forest, for instance), so we vouch for them.
-            skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)),
-            signature=infer_signature(example, pipeline.predict_proba(example)[:, 1]),
-            input_example=example,
-            metadata={"threshold": threshold},
+            pipeline, name="model", **model.mlflow_options(pipeline, x_hold.head(1), threshold)
         )
     with step("register"):
         version = mlflow.register_model(

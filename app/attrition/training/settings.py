@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+from attrition.settings import typed_from_env
 from attrition.training import model
 
 
@@ -25,20 +25,7 @@ class TrainingSettings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> TrainingSettings:
-        env = os.environ if env is None else env
-        values = {}
-        for f in fields(cls):
-            raw = env.get(f"ATTRITION_{f.name.upper()}")
-            if raw is None:
-                continue
-            kind = type(f.default)
-            try:
-                values[f.name] = kind(raw)
-            except ValueError:
-                raise ValueError(
-                    f"ATTRITION_{f.name.upper()}={raw!r} is not a valid {kind.__name__}"
-                ) from None
-        settings = cls(**values)
+        settings = cls(**typed_from_env(cls, "ATTRITION_", env))
         settings.check()
         return settings
 

@@ -1,0 +1,1 @@
+"""The serving host: the `production` model behind gunicorn (see docs/architecture.md)."""

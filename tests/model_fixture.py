@@ -1,0 +1,38 @@
+"""Small real models for serving tests, stored exactly as training stores them.
+
+`python tests/model_fixture.py DIR` writes one to DIR (the serving role's molecule scenario
+copies it to the host, so the role is tested without a registry).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import mlflow.sklearn
+
+from attrition import features, generator
+from attrition.training import model
+
+
+def training_data(rows: int = 1500, seed: int = 7):
+    records = generator.generate(rows, seed=seed)
+    return features.from_records(records), (records["Attrition"] == "Yes").astype(int)
+
+
+def fitted(rows: int = 1500, seed: int = 7, columns=None):
+    """A fitted default pipeline; `columns` trains it on fewer features (a broken model)."""
+    x, y = training_data(rows, seed)
+    if columns is not None:
+        x = x[list(columns)]
+    return model.build("logistic_regression", seed).fit(x, y), x
+
+
+def save(path: str, threshold: float = 0.3, seed: int = 7) -> None:
+    pipeline, x = fitted(seed=seed)
+    mlflow.sklearn.save_model(
+        pipeline, path, **model.mlflow_options(pipeline, x.head(1), threshold)
+    )
+
+
+if __name__ == "__main__":
+    save(sys.argv[1])
