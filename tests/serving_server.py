@@ -25,8 +25,8 @@ class Server:
     def call(self, path: str, body: bytes | None = None, ctype: str = "application/json",
              headers: dict | None = None, timeout: float = 10):  # fmt: skip
         """(status, headers, body as JSON or text) of one request."""
-        request = urllib.request.Request(self.url + path, data=body,
-                                         headers={"Content-Type": ctype, **(headers or {})})  # fmt: skip
+        head = {"Content-Type": ctype, **(headers or {})}
+        request = urllib.request.Request(self.url + path, data=body, headers=head)  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
                 status, head, raw = answer.status, answer.headers, answer.read()

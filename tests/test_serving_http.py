@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from attrition.features import NAMES
+
 from model_fixture import save, training_data
 from serving_server import serving
 
@@ -64,7 +65,7 @@ def test_predictions_are_the_models(server, model_dir, rows):
 
 
 def test_operations_routes(server):
-    status, head, body = server.call("/ping")
+    status, _, body = server.call("/ping")
     assert (status, body) == (200, {"status": "ok"})
     status, _, health = server.call("/health")
     assert status == 200
@@ -134,7 +135,8 @@ def test_metrics_count_over_all_workers(server, rows):
         server, 'attrition_serving_requests_total{route="/predict",status="400"}'
     ) == before_400 + 1  # fmt: skip
     text = server.call("/metrics")[2]
-    assert 'attrition_serving_model_info{name="attrition",source="path",version="(path)"} 1.0' in text
+    info = 'attrition_serving_model_info{name="attrition",source="path",version="(path)"} 1.0'
+    assert info in text
     assert "attrition_serving_request_seconds_bucket" in text
     ratio = metric(server, "attrition_serving_positive_ratio")
     assert 0 < ratio < 1
