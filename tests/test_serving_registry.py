@@ -1,0 +1,143 @@
+"""Serving follows the `production` alias of a real tracking server: switches without failed
+requests, refuses broken versions, survives the registry going away."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import mlflow
+import mlflow.sklearn
+import pytest
+from mlflow import MlflowClient
+from test_serving_http import hammer
+
+from attrition.training import model
+
+from mlflow_server import tracking_server
+from model_fixture import fitted, training_data
+from serving_server import serving
+
+NAME = "attrition"
+
+
+def register(pipeline, x, threshold=0.3, corrupt=False) -> str:
+    """A new registered version stored as training stores it (or with its weights garbled)."""
+    options = model.mlflow_options(pipeline, x.head(1), threshold)
+    if not corrupt:
+        with mlflow.start_run():
+            logged = mlflow.sklearn.log_model(pipeline, name="model", **options)
+        return mlflow.register_model(logged.model_uri, NAME).version
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run() as run:
+        mlflow.sklearn.save_model(pipeline, f"{tmp}/model", **options)
+        Path(tmp, "model", "model.skops").write_bytes(b"not a skops file")
+        mlflow.log_artifacts(f"{tmp}/model", artifact_path="broken")
+    return mlflow.register_model(f"runs:/{run.info.run_id}/broken", NAME).version
+
+
+def promote(version: str) -> None:
+    MlflowClient().set_registered_model_alias(NAME, "production", version)
+
+
+def served(server) -> str | None:
+    return server.call("/health")[2]["model"]["version"]
+
+
+def all_workers_serve(server, version: str) -> bool:
+    return all(served(server) == version for _ in range(8))
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    with tracking_server(tmp_path / "mlflow") as url:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        yield url
+
+
+def test_follows_alias_refuses_broken_versions_and_survives_registry_loss(registry, tmp_path):
+    good, x = fitted(seed=1)
+    v1 = register(good, x)
+    promote(v1)
+    rows = training_data(20, seed=3)[0].to_dict("records")
+    env = {"MLFLOW_TRACKING_URI": registry, "ATTRITION_SERVE_POLL_SECONDS": "1"}
+    with serving(tmp_path / "srv", env) as srv:
+        assert all_workers_serve(srv, v1)
+        assert srv.call("/health")[2]["model"]["source"] == "registry"
+
+        # A new version under constant load: every request answered, by v1 and then v2.
+        v2 = register(fitted(seed=2)[0], x, threshold=0.4)
+        stop, results = threading.Event(), []
+        threads = hammer(srv, rows, stop, results)
+        time.sleep(1)
+        promote(v2)
+        srv.wait_until(lambda: all_workers_serve(srv, v2), 20, "serving v2")
+        time.sleep(1)
+        stop.set()
+        for t in threads:
+            t.join()
+        assert [r for r in results if r[0] != 200] == []
+        assert {r[1] for r in results} == {v1, v2}
+        assert srv.predict(rows)[2]["threshold"] == 0.4
+
+        # A version whose file cannot load, and one that loads but expects other features.
+        v3 = register(good, x, corrupt=True)
+        three, x3 = fitted(seed=1, columns=["age", "overtime", "monthlyincome"])
+        v4 = register(three, x3)
+        for broken, words in ((v3, "cannot load"), (v4, "not the contract")):
+            promote(broken)
+            srv.wait_until(
+                lambda b=broken: all(b in srv.call("/health")[2]["refused"] for _ in range(6)),
+                20, f"refusing {broken}",
+            )  # fmt: skip
+            health = srv.call("/health")[2]
+            assert words in health["refused"][broken]
+            assert health["model"]["version"] == v2
+            assert srv.predict(rows)[0] == 200
+        text = srv.call("/metrics")[2]
+        assert 'attrition_serving_model_reloads_total{outcome="refused"}' in text
+
+        promote(v2)
+    # The registry goes away while serving, and is still away at the next start.
+    with serving(tmp_path / "srv", {**env, "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}) as srv:
+        health = srv.call("/health")[2]
+        assert health["model"]["version"] == v2
+        assert health["model"]["source"] == "cache"
+        assert srv.predict(rows)[0] == 200
+        assert "cannot reach the registry" in (health["last_error"] or "")
+
+
+def test_registry_down_during_checks_keeps_serving(tmp_path, monkeypatch):
+    good, x = fitted(seed=1)
+    rows = training_data(5, seed=3)[0].to_dict("records")
+    folder = tmp_path / "mlflow"
+    with tracking_server(folder) as url:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        promote(register(good, x))
+        env = {"MLFLOW_TRACKING_URI": url, "ATTRITION_SERVE_POLL_SECONDS": "1"}
+        srv_context = serving(tmp_path / "srv", env, workers=1)
+        srv = srv_context.__enter__()
+    try:  # the tracking server has stopped here
+        srv.wait_until(
+            lambda: "cannot reach the registry" in (srv.call("/health")[2]["last_error"] or ""),
+            20, "the check failing",
+        )  # fmt: skip
+        assert srv.predict(rows)[0] == 200
+        assert srv.call("/health")[2]["model"]["version"] == "1"
+        text = srv.call("/metrics")[2]
+        assert 'attrition_serving_model_reloads_total{outcome="error"}' in text
+    finally:
+        srv_context.__exit__(None, None, None)
+
+
+def test_no_production_version_yet_answers_503(registry, tmp_path):
+    env = {"MLFLOW_TRACKING_URI": registry, "ATTRITION_SERVE_POLL_SECONDS": "1"}
+    with serving(tmp_path / "srv", env, workers=1) as srv:
+        status, _, out = srv.predict([{"age": 30}])
+        assert status == 503
+        assert "no `production` version" in out["error"]
+        good, x = fitted(seed=1)
+        promote(register(good, x))  # the first model arrives: served without a restart
+        srv.wait_until(lambda: srv.call("/ping")[0] == 200, 20, "the first model")
