@@ -169,6 +169,7 @@ run_tests() {
   stage "pytest" pytest
   stage "molecule postgres role" bash -c 'cd roles/postgres && molecule test'
   stage "molecule training role" bash -c 'cd roles/training && molecule test'
+  stage "molecule serving role" bash -c 'cd roles/serving && molecule test'
   stage "molecule whole fleet" molecule test
   [[ $failed -eq 0 ]] || log "failed stages: ${failures[*]}"
   echo "$passed passed, $failed failed"

@@ -1,0 +1,221 @@
+"""Benchmark: our serving app against `mlflow models serve` and a bare pipeline-only app.
+
+    apt-get install wrk      # Debian's wrk, the load generator
+    .venv/bin/python bench/serving.py [--seconds 10]
+
+One model (the default pipeline fitted on the IBM data set), one machine, one load generator
+(wrk, 1 thread, keep-alive), run one after the other: requests/s and p50/p99 latency for 1-row
+and 100-row requests at 1 and 8 connections; peak RSS per worker and the service's total
+(PSS); then a run at 8 connections during which the `production` alias moves to another version
+(our app following a real tracking server): failed requests and the latency spike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import mlflow
+import mlflow.sklearn
+
+from attrition import features
+from attrition.training import model
+
+from mlflow_server import free_port, tracking_server, wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
+IBM = ROOT.parent / "shared/data/ibm-hr-attrition.csv"
+BIN = Path(sys.executable).parent
+warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+
+
+def fit(seed: int = 42):
+    records = pd.read_csv(IBM)
+    x = features.from_records(records)
+    y = (records["Attrition"] == "Yes").astype(int)
+    # A 90 % sample per seed: two seeds give two different versions for the alias switch.
+    part = x.sample(frac=0.9, random_state=seed).index
+    pipeline = model.build("logistic_regression", seed).fit(x.loc[part], y.loc[part])
+    return pipeline, x
+
+
+@contextlib.contextmanager
+def server(cmd: list[str], port: int, env: dict, log: Path):
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        wait_for(f"http://127.0.0.1:{port}/ping", 120)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def wrk(port: int, body: Path, conns: int, seconds: int, path: str = "/invocations") -> dict:
+    script = body.with_suffix(".lua")
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.body = io.open("{body}"):read("*a")\n'
+    )
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+    def ms(text: str) -> float:
+        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    found = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": ms(re.search(r"50%\s+(\S+)", out).group(1)),
+        "p99": ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        "max": ms(re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out).group(1)),
+        "non2xx": int((re.search(r"Non-2xx or 3xx responses: (\d+)", out) or [0, 0])[1]),
+        "socket_errors": sum(
+            int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out)
+        ),
+    }
+    return found
+
+
+def memory(master: int) -> dict:
+    """Peak RSS of each worker (VmHWM) and the service's PSS (shared pages counted once)."""
+    children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True)
+    pids = [master] + [int(p) for p in children.stdout.split()]
+
+    def field(pid: int, path: str, name: str) -> float:
+        text = Path(f"/proc/{pid}/{path}").read_text()
+        return int(re.search(rf"^{name}:\s+(\d+)", text, re.M).group(1)) / 1024
+
+    return {"workers_peak_rss_mb": [round(field(p, "status", "VmHWM")) for p in pids[1:]],
+            "total_pss_mb": round(sum(field(p, "smaps_rollup", "Pss") for p in pids))}  # fmt: skip
+
+
+def ours(port, workers, threads=1, worker_class="sync", extra=None):
+    return [str(BIN / "gunicorn"), "-c", "python:attrition.serving.gunicorn_conf",
+            "-b", f"127.0.0.1:{port}", "-w", str(workers), "--threads", str(threads),
+            "-k", worker_class, *(extra or [])]  # fmt: skip
+
+
+def table(tmp: Path, model_dir: Path, bodies: dict, seconds: int) -> dict:
+    results = {}
+    metrics_dir = tmp / "metrics"
+    candidates = {
+        "mlflow models serve (1 uvicorn worker)": lambda p: (
+            [str(BIN / "mlflow"), "models", "serve", "-m", str(model_dir), "--env-manager",
+             "local", "-p", str(p), "-w", "1"], {}),
+        "mlflow models serve (2 uvicorn workers)": lambda p: (
+            [str(BIN / "mlflow"), "models", "serve", "-m", str(model_dir), "--env-manager",
+             "local", "-p", str(p), "-w", "2"], {}),
+        "bare pipeline app (gunicorn sync x2)": lambda p: (
+            [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{p}", "-w", "2", "--chdir", str(ROOT),
+             "bench.bare_app:app"], {"BARE_MODEL": str(model_dir)}),
+        "ours (gunicorn sync x2)": lambda p: (ours(p, 2), {}),
+        "ours (gunicorn sync x3)": lambda p: (ours(p, 3), {}),
+        "ours (gunicorn gthread 2x4)": lambda p: (ours(p, 2, 4, "gthread"), {}),
+    }  # fmt: skip
+    env_ours = {"ATTRITION_SERVE_MODEL_URI": str(model_dir), "PROMETHEUS_MULTIPROC_DIR":
+                str(metrics_dir), "ATTRITION_SERVE_CACHE_DIR": str(tmp / "cache")}  # fmt: skip
+    for name, make in candidates.items():
+        port = free_port()
+        cmd, env = make(port)
+        with server(cmd, port, {**env_ours, **env}, tmp / "server.log") as proc:
+            wrk(port, bodies[1], 8, 2)  # warm up
+            row = {}
+            for rows, conns in ((1, 1), (1, 8), (100, 1), (100, 8)):
+                row[(rows, conns)] = wrk(port, bodies[rows], conns, seconds)
+            row["memory"] = memory(proc.pid)
+        results[name] = row
+        print(f"{name}: done", flush=True)
+    return results
+
+
+def switch_under_load(tmp: Path, bodies: dict, seconds: int) -> dict:
+    """Our app (sync x2, alias checked every second) while `production` moves v1 -> v2."""
+    with tracking_server(tmp / "mlflow") as url:
+        os.environ["MLFLOW_TRACKING_URI"] = url
+        versions = []
+        for seed in (42, 7):
+            pipeline, x = fit(seed)
+            with mlflow.start_run():
+                logged = mlflow.sklearn.log_model(
+                    pipeline, name="model", **model.mlflow_options(pipeline, x.head(1), 0.33)
+                )
+            versions.append(mlflow.register_model(logged.model_uri, "attrition").version)
+        client = mlflow.MlflowClient()
+        client.set_registered_model_alias("attrition", "production", versions[0])
+        port = free_port()
+        env = {"MLFLOW_TRACKING_URI": url, "ATTRITION_SERVE_POLL_SECONDS": "1",
+               "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics2"),
+               "ATTRITION_SERVE_CACHE_DIR": str(tmp / "cache2")}  # fmt: skip
+        with server(ours(port, 2), port, env, tmp / "switch.log"):
+            steady = wrk(port, bodies[1], 8, seconds, "/predict")
+            timer = threading.Timer(seconds / 2, client.set_registered_model_alias,
+                                    ("attrition", "production", versions[1]))  # fmt: skip
+            timer.start()
+            during = wrk(port, bodies[1], 8, seconds, "/predict")
+            timer.join()
+            health = json.loads(subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/health"],
+                                               capture_output=True, text=True).stdout)  # fmt: skip
+        return {"steady": steady, "during switch": during,
+                "served after": health["model"]["version"], "expected": versions[1]}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install wrk")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    pipeline, x = fit()
+    model_dir = tmp / "model"
+    mlflow.sklearn.save_model(pipeline, str(model_dir),
+                              **model.mlflow_options(pipeline, x.head(1), 0.33))  # fmt: skip
+    bodies = {}
+    for rows in (1, 100):
+        bodies[rows] = tmp / f"body{rows}.json"
+        records = x.sample(rows, random_state=rows).to_dict("records")
+        bodies[rows].write_text(json.dumps({"dataframe_records": records}))
+    print(f"cpus: {os.cpu_count()}, {args.seconds} s per cell, wrk -t1, model: default pipeline")
+    results = table(tmp, model_dir, bodies, args.seconds)
+    base = results["mlflow models serve (1 uvicorn worker)"]
+    print(f"\n{'server':<40} {'rows':>4} {'conns':>5} {'req/s':>8} {'x mlflow':>8} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")  # fmt: skip
+    for name, row in results.items():
+        for key in ((1, 1), (1, 8), (100, 1), (100, 8)):
+            r = row[key]
+            print(f"{name:<40} {key[0]:>4} {key[1]:>5} {r['rps']:>8.0f} "
+                  f"{r['rps'] / base[key]['rps']:>8.1f} {r['p50']:>7.2f} {r['p99']:>7.2f} "
+                  f"{r['non2xx'] + r['socket_errors']:>6}")  # fmt: skip
+    print("\nmemory after the runs (peak RSS per worker, service total PSS):")
+    for name, row in results.items():
+        print(f"  {name:<40} {row['memory']}")
+    switch = switch_under_load(tmp, bodies, max(args.seconds, 10))
+    print("\nalias switch under load (ours, sync x2, 1-row /predict, 8 connections):")
+    for label in ("steady", "during switch"):
+        r = switch[label]
+        print(f"  {label:<14} {r['rps']:>7.0f} req/s  p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f}"
+              f" ms  max {r['max']:.1f} ms  failed {r['non2xx'] + r['socket_errors']}")  # fmt: skip
+    print(f"  served after the run: version {switch['served after']}"
+          f" (expected {switch['expected']})")  # fmt: skip
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
