@@ -18,10 +18,12 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -52,24 +54,42 @@ def fit(seed: int = 42):
     return pipeline, x
 
 
+def wait_listening(port: int, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"nothing listens on port {port} after {seconds} s")
+
+
 @contextlib.contextmanager
-def server(cmd: list[str], port: int, env: dict, log: Path):
+def server(cmd: list[str], port: int, env: dict, log: Path, ready: str | None = "/ping",
+           headers: dict | None = None):  # fmt: skip
+    """A server process; ready when `ready` answers 2xx (None: when the port accepts)."""
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out,
+        # PATH: `mlflow models serve` starts `uvicorn` by name from the venv.
+        path = f"{BIN}:{os.environ['PATH']}"
+        proc = subprocess.Popen(cmd, env={**os.environ, "PATH": path, **env}, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
-        wait_for(f"http://127.0.0.1:{port}/ping", 120)
+        if ready is None:
+            wait_listening(port)
+        else:
+            wait_for(f"http://127.0.0.1:{port}{ready}", 120, headers)
         yield proc
     finally:
         proc.terminate()
         proc.wait(timeout=60)
 
 
-def wrk(port: int, body: Path, conns: int, seconds: int, path: str = "/invocations") -> dict:
+def wrk(port: int, body: Path, conns: int, seconds: int, path: str = "/invocations",
+        headers: dict | None = None) -> dict:  # fmt: skip
     script = body.with_suffix(".lua")
+    extra = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in (headers or {}).items())
     script.write_text(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.body = io.open("{body}"):read("*a")\n'
+        f'{extra}wrk.body = io.open("{body}"):read("*a")\n'
     )
     out = subprocess.run(
         ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(script),
@@ -77,8 +97,12 @@ def wrk(port: int, body: Path, conns: int, seconds: int, path: str = "/invocatio
     ).stdout  # fmt: skip
 
     def ms(text: str) -> float:
-        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+        found = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+        if not found:
+            print(f"cannot read a latency from {text!r} in:\n{out}", flush=True)
+            return float("nan")
+        value, unit = found.groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
 
     found = {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -139,6 +163,8 @@ def table(tmp: Path, model_dir: Path, bodies: dict, seconds: int) -> dict:
             row = {}
             for rows, conns in ((1, 1), (1, 8), (100, 1), (100, 8)):
                 row[(rows, conns)] = wrk(port, bodies[rows], conns, seconds)
+                print(f"  {name}, {rows} rows, {conns} connections: {row[(rows, conns)]}",
+                      flush=True)  # fmt: skip
             row["memory"] = memory(proc.pid)
         results[name] = row
         print(f"{name}: done", flush=True)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import psycopg2
 import pytest
 
+from gateway_server import GRANTS, env_for, gateway
+from mlflow_server import tracking_server
+from model_fixture import fitted, promote, register
 from pgcluster import create_app_database, throwaway_cluster
+from serving_server import serving
 
 IBM_CSV = Path(__file__).resolve().parents[2] / "shared/data/ibm-hr-attrition.csv"
 
@@ -40,3 +45,37 @@ def ibm_csv() -> Path:
     if not IBM_CSV.exists():
         pytest.fail(f"the IBM data set is missing at {IBM_CSV}")
     return IBM_CSV
+
+
+@pytest.fixture(scope="session")
+def gateway_db(app_db):
+    """The app database with a role `gw` holding exactly the gateway's grants."""
+    conn = psycopg2.connect(app_db)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(GRANTS)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def serving_url(tmp_path_factory):
+    """Real serving following a tracking server where version 1 is in production."""
+    folder = tmp_path_factory.mktemp("gw-registry")
+    with tracking_server(folder / "mlflow") as url:
+        os.environ["MLFLOW_TRACKING_URI"] = url
+        try:
+            pipeline, x = fitted(seed=1)
+            promote(register(pipeline, x))
+            with serving(folder / "serving", {"MLFLOW_TRACKING_URI": url}) as srv:
+                srv.wait_until(lambda: srv.call("/ping")[0] == 200, 30, "a model")
+                yield srv
+        finally:
+            del os.environ["MLFLOW_TRACKING_URI"]
+
+
+@pytest.fixture(scope="session")
+def fn(gateway_db, pg_cluster, serving_url, tmp_path_factory):
+    """The Cloud Function under functions-framework, as role gw."""
+    with gateway(tmp_path_factory.mktemp("gw"), env_for(pg_cluster, serving_url.url)) as gw:
+        yield gw

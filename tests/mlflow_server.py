@@ -19,10 +19,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(url: str, seconds: float = 60) -> None:
+def wait_for(url: str, seconds: float = 60, headers: dict | None = None) -> None:
     deadline = time.monotonic() + seconds
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2):  # noqa: S310
+        with contextlib.suppress(OSError), urllib.request.urlopen(request, timeout=2):  # noqa: S310
             return
         time.sleep(0.3)
     raise RuntimeError(f"{url} did not answer within {seconds} s")

@@ -7,9 +7,13 @@ copies it to the host, so the role is tested without a registry).
 from __future__ import annotations
 
 import sys
+import tempfile
 import warnings
+from pathlib import Path
 
+import mlflow
 import mlflow.sklearn
+from mlflow import MlflowClient
 
 from attrition import features, generator
 from attrition.training import model
@@ -37,6 +41,27 @@ def save(path: str, threshold: float = 0.3, seed: int = 7) -> None:
     mlflow.sklearn.save_model(
         pipeline, path, **model.mlflow_options(pipeline, x.head(1), threshold)
     )
+
+
+NAME = "attrition"
+
+
+def register(pipeline, x, threshold=0.3, corrupt=False) -> str:
+    """A new registered version stored as training stores it (or with its weights garbled)."""
+    options = model.mlflow_options(pipeline, x.head(1), threshold)
+    if not corrupt:
+        with mlflow.start_run():
+            logged = mlflow.sklearn.log_model(pipeline, name="model", **options)
+        return mlflow.register_model(logged.model_uri, NAME).version
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run() as run:
+        mlflow.sklearn.save_model(pipeline, f"{tmp}/model", **options)
+        Path(tmp, "model", "model.skops").write_bytes(b"not a skops file")
+        mlflow.log_artifacts(f"{tmp}/model", artifact_path="broken")
+    return mlflow.register_model(f"runs:/{run.info.run_id}/broken", NAME).version
+
+
+def promote(version: str) -> None:
+    MlflowClient().set_registered_model_alias(NAME, "production", version)
 
 
 if __name__ == "__main__":

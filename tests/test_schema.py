@@ -60,7 +60,11 @@ def test_migrations_run_once_and_refuse_edits(pg_cluster, conn):
     assert again.stdout == ""  # everything was applied by the fixture already
     with conn.cursor() as cur:
         cur.execute("SELECT version FROM meta.schema_migrations ORDER BY version")
-        assert [v for (v,) in cur.fetchall()] == ["0001_training_schema", "0002_predictions_schema"]
+        assert [v for (v,) in cur.fetchall()] == [
+            "0001_training_schema",
+            "0002_predictions_schema",
+            "0003_prediction_requests",
+        ]
     edited = _migrations_copy(pg_cluster, "edited")
     (edited / "0002_predictions_schema.sql").write_text("SELECT 1;\n")
     hand_over(edited)

@@ -96,6 +96,7 @@ def test_long_values_are_not_echoed():
     [
         (b"{not json", "application/json", 400, "not valid JSON"),
         (b"\xff\xfe", "application/json", 400, "not valid JSON"),
+        (b"[" * 100_000, "application/json", 400, "not valid JSON"),
         (as_json([ROW]), "text/plain", 415, "unsupported content type"),
         (as_json([ROW]), "", 415, "(none)"),
         (as_json([]), "application/json", 400, "no rows"),

@@ -3,42 +3,15 @@ requests, refuses broken versions, survives the registry going away."""
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-import mlflow
-import mlflow.sklearn
 import pytest
-from mlflow import MlflowClient
-from test_serving_http import hammer
-
-from attrition.training import model
 
 from mlflow_server import tracking_server
-from model_fixture import fitted, training_data
+from model_fixture import fitted, promote, register, training_data
 from serving_server import serving
-
-NAME = "attrition"
-
-
-def register(pipeline, x, threshold=0.3, corrupt=False) -> str:
-    """A new registered version stored as training stores it (or with its weights garbled)."""
-    options = model.mlflow_options(pipeline, x.head(1), threshold)
-    if not corrupt:
-        with mlflow.start_run():
-            logged = mlflow.sklearn.log_model(pipeline, name="model", **options)
-        return mlflow.register_model(logged.model_uri, NAME).version
-    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run() as run:
-        mlflow.sklearn.save_model(pipeline, f"{tmp}/model", **options)
-        Path(tmp, "model", "model.skops").write_bytes(b"not a skops file")
-        mlflow.log_artifacts(f"{tmp}/model", artifact_path="broken")
-    return mlflow.register_model(f"runs:/{run.info.run_id}/broken", NAME).version
-
-
-def promote(version: str) -> None:
-    MlflowClient().set_registered_model_alias(NAME, "production", version)
+from test_serving_http import hammer
 
 
 def served(server) -> str | None:

@@ -64,3 +64,15 @@ def from_records(frame: pd.DataFrame) -> pd.DataFrame:
             ibm = next(n for n in columns.NAMES if n.lower() == f.name)
             out[f.name] = frame[ibm].astype("int64")
     return out
+
+
+def contract_json() -> str:
+    """The contract as JSON: cloud_function/contract.json is this output (the function is
+    deployed on its own, without this package)."""
+    import json
+
+    return json.dumps([f.__dict__ for f in FEATURES], indent=1) + "\n"
+
+
+if __name__ == "__main__":  # python -m attrition.features > cloud_function/contract.json
+    print(contract_json(), end="")

@@ -15,7 +15,7 @@ source "$HERE/lib.sh"
 
 main() {
   case "${1:-}" in
-    up)      need_venv; need_engine; need_image; create_hosts; converge; train_now; show_access ;;
+    up)      need_venv; need_engine; need_image; create_hosts; converge; train_now; wait_serving; show_access ;;
     create)  need_engine; need_image; create_hosts ;;
     down)    need_engine; remove_hosts ;;
     image)   need_engine; need_image ;;

@@ -132,6 +132,22 @@ train_now() {
     die "training failed: docker exec $(container training) journalctl -u attrition-train"
 }
 
+wait_serving() {
+  local url="http://$FLEET_PREFIX.12:8080/health"
+  log "waiting until serving has loaded the production model ($url)"
+  for _ in $(seq 60); do
+    "$VENV/bin/python" - "$url" <<'PY' && return 0
+import json, sys, urllib.request
+try:
+    print("serving:", json.load(urllib.request.urlopen(sys.argv[1], timeout=2))["model"])
+except Exception:  # 503 until a model is loaded, or not listening yet
+    sys.exit(1)
+PY
+    sleep 2
+  done
+  die "serving has no model after 2 minutes: docker exec $(container serving) journalctl -u attrition-serve"
+}
+
 show_access() {
   local secrets="$REPO/inventory/local/.secrets" db_ip="$FLEET_PREFIX.10"
   cat <<MSG
@@ -142,6 +158,9 @@ Employee data, as the loader role:
     psql -h localhost -U attrition_loader attrition -c 'SELECT count(*) FROM training.employees'
 MLflow UI: http://$db_ip:5000 (user admin, password in $secrets/mlflow_admin_password)
 Training log: docker exec $(container training) journalctl -u attrition-train
+Serving: curl -s http://$FLEET_PREFIX.12:8080/health
+Predictions: POST http://$FLEET_PREFIX.13:8080/ with "Authorization: Bearer <$secrets/gateway_token>"
+  (the README's curl example); the web page: http://$FLEET_PREFIX.13:8000/
 MSG
 }
 
@@ -151,6 +170,9 @@ MSG
 run_tests() {
   need_venv
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_install postgresql
+  # A real browser for the web page's tests.
+  command -v chromium >/dev/null && command -v chromedriver >/dev/null ||
+    apt_install chromium chromium-driver
   need_engine
   need_image
   local passed=0 failed=0 failures=()

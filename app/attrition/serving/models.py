@@ -118,7 +118,10 @@ class ModelStore:
 
     def _follow(self) -> None:
         while not self._stop.wait(self.settings.poll_seconds):
-            self.check()
+            try:
+                self.check()
+            except Exception:  # e.g. the cache disk is full: log it, keep serving and following
+                log.exception("checking the alias failed")
 
     def check(self) -> None:
         """One look at the alias; swap to its version if that is new and sound."""
@@ -239,5 +242,5 @@ class ModelStore:
             "last_check": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.last_check))
                           if self.last_check else None,
             "last_error": self.last_error,
-            "refused": self.refused,
+            "refused": dict(self.refused),  # a copy: the follow thread may add to it
         }  # fmt: skip

@@ -75,6 +75,8 @@ def from_json(body: bytes):
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as err:
         raise BadRequest(f"the body is not valid JSON ({short(str(err))[1:-1]})") from None
+    except RecursionError:
+        raise BadRequest("the body is not valid JSON (nested too deeply)") from None
     if isinstance(doc, list):
         return None, doc
     if not isinstance(doc, dict):

@@ -1,0 +1,128 @@
+"""The web page: fill in an employee, see the prediction and this user's earlier ones.
+
+It calls the Cloud Function server-side with the bearer token from its EnvironmentFile; the
+browser never sees the token. Run by gunicorn: `attrition.web.app:create_app()`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import urllib3
+from flask import Flask, render_template, request
+
+from attrition.features import FEATURES
+
+# The design's example employee: what the form starts with.
+DEFAULTS = {"age": 40, "distancefromhome": 4, "education": 3, "environmentsatisfaction": 1,
+            "joblevel": 2, "jobsatisfaction": 3, "maritalstatussingle": 1, "monthlyincome": 4000,
+            "numcompaniesworked": 2, "overtime": 0, "percentsalaryhike": 11,
+            "relationshipsatisfaction": 4, "stockoptionlevel": 0, "totalworkingyears": 10,
+            "trainingtimeslastyear": 2, "worklifebalance": 3, "yearsatcompany": 6,
+            "yearsincurrentrole": 3, "yearssincelastpromotion": 2,
+            "yearswithcurrmanager": 2}  # fmt: skip
+
+
+# On Google Cloud the VM's service account proves itself with an identity token for the
+# function's URL, from the metadata server (the function is deployed without public access).
+METADATA = ("http://metadata.google.internal/computeMetadata/v1/instance/service-account/"
+            "identity")  # fmt: skip
+
+
+class Gateway:
+    def __init__(self, url: str, token: str = "", metadata_url: str = ""):
+        self.url, self.token, self.metadata_url = url, token, metadata_url
+        self.http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2, read=15), retries=False)
+        self.identity: tuple[str, float] | None = None  # (token, fetched at)
+
+    def bearer(self) -> str:
+        if not self.metadata_url:
+            return self.token
+        if self.identity is None or time.monotonic() - self.identity[1] > 1800:
+            # Identity tokens live an hour: fetch a fresh one every half hour.
+            answer = self.http.request("GET", self.metadata_url, fields={"audience": self.url},
+                                       headers={"Metadata-Flavor": "Google"})  # fmt: skip
+            if answer.status != 200:
+                raise urllib3.exceptions.HTTPError(f"metadata server: {answer.status}")
+            self.identity = (answer.data.decode().strip(), time.monotonic())
+        return self.identity[0]
+
+    def call(self, method: str, body=None, query=None):
+        """(status, JSON answer); a gateway that cannot be reached is a 503 like any other."""
+        try:
+            headers = {"Authorization": f"Bearer {self.bearer()}",
+                       "Content-Type": "application/json"}  # fmt: skip
+            data = json.dumps(body) if body is not None else None
+            answer = self.http.request(method, self.url, fields=query, headers=headers, body=data)
+            return answer.status, json.loads(answer.data or b"{}")
+        except (urllib3.exceptions.HTTPError, ValueError) as err:
+            problem = f"the prediction service cannot be reached ({type(err).__name__})"
+            return 503, {"error": problem}
+
+
+def parse_form(form) -> tuple[dict, dict, int | None]:
+    """(values as typed, errors by field, user id); the same checks as the function's, so most
+    mistakes are shown without a round trip."""
+    values, errors = {}, {}
+    raw_user = form.get("user_id", "").strip()
+    user_id = int(raw_user) if raw_user.isdigit() and 0 < int(raw_user) < 2**63 else None
+    if user_id is None:
+        errors["user_id"] = "a positive whole number"
+    for f in FEATURES:
+        raw = form.get(f.name, "").strip()
+        values[f.name] = raw
+        if not raw.lstrip("-").isdigit():
+            errors[f.name] = f"a whole number from {f.low} to {f.high}"
+        elif not f.low <= int(raw) <= f.high:
+            errors[f.name] = f"{raw} is outside {f.low} to {f.high}"
+        else:
+            values[f.name] = int(raw)
+    return values, errors, user_id
+
+
+def create_app(gateway: Gateway | None = None) -> Flask:
+    app = Flask(__name__)
+    if gateway is None:
+        auth = os.environ.get("WEB_GATEWAY_AUTH", "token")
+        if auth not in ("token", "metadata"):
+            raise ValueError(f"WEB_GATEWAY_AUTH={auth!r}: use token or metadata")
+        gateway = Gateway(os.environ["WEB_GATEWAY_URL"], os.environ.get("WEB_GATEWAY_TOKEN", ""),
+                          os.environ.get("WEB_METADATA_URL", METADATA) if auth == "metadata"
+                          else "")  # fmt: skip
+    gw = gateway
+
+    def page(values, user_id, errors=None, result=None, problem=None, status=200):
+        history = None
+        if user_id is not None:
+            code, out = gw.call("GET", query={"user_id": str(user_id), "limit": "10"})
+            history = out.get("predictions") if code == 200 else None
+            problem = problem or (None if code == 200 else out.get("error"))
+        html = render_template("index.html", features=FEATURES, values=values, user_id=user_id,
+                               errors=errors or {}, result=result, problem=problem,
+                               history=history)  # fmt: skip
+        return html, status
+
+    @app.get("/")
+    def form():
+        raw_user = request.args.get("user_id", "1")
+        return page(DEFAULTS, int(raw_user) if raw_user.isdigit() else None)
+
+    @app.post("/")
+    def submit():
+        values, errors, user_id = parse_form(request.form)
+        if errors:
+            return page(values, user_id, errors, status=400)
+        code, out = gw.call("POST", {"user_id": user_id, "data": [values]})
+        if code == 400 and out.get("field"):
+            return page(values, user_id, {out["field"]: out["error"]}, status=400)
+        if code != 200:
+            return page(values, user_id, problem=out.get("error", f"error {code}"), status=502)
+        return page(values, user_id, result={**out["predictions"][0], **out})
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,144 @@
+"""Cloud Function `ml2-external-inference`, entry point `predict`.
+
+POST {"user_id": 1, "data": [{20 features}, ...]} -> validate, ask the serving host, store one row
+per employee in one transaction, then answer {"request_id", "model", "predictions"}: an answer
+is only given for what was stored. An `Idempotency-Key` header makes a retry return the stored
+answer instead of predicting and storing again.
+GET ?user_id=1&limit=20 -> that user's latest predictions (the web page's history).
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import uuid
+
+import functions_framework
+
+import settings as settings_module
+import validation
+from serving import BadAnswer, ServingClient, TimedOut, Unavailable
+from store import DatabaseDown, Store, answer
+
+log = logging.getLogger("gateway")
+logging.basicConfig(level=logging.INFO, format="%(message)s")
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}\Z")  # printable ASCII, no spaces
+
+_state = {}
+
+
+def state():
+    """Settings, serving client and database pool: created once per instance, on first use."""
+    if not _state:
+        conf = settings_module.from_env()
+        _state.update(settings=conf, store=Store(conf.pool_size),
+                      serving=ServingClient(conf.serving_url, conf.serving_timeout,
+                                            conf.pool_size))  # fmt: skip
+    return _state
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str, field=None, row=None):
+        super().__init__(message)
+        self.status, self.field, self.row = status, field, row
+
+
+def reply(status: int, body: dict, request_id: str, extra=None):
+    headers = {"Content-Type": "application/json", "X-Request-ID": request_id, **(extra or {})}
+    return json.dumps(body), status, headers
+
+
+@functions_framework.http
+def predict(request):
+    request_id = str(uuid.uuid4())
+    fields = {"request_id": request_id, "method": request.method}
+    try:
+        app = state()
+        authenticate(request, app["settings"])
+        if request.method == "POST":
+            status, body, extra = post(request, app, request_id, fields)
+        elif request.method == "GET":
+            status, body, extra = 200, history(request, app), None
+        else:
+            raise Refused(405, f"{request.method} is not allowed: use POST or GET")
+    except validation.Invalid as err:
+        status, extra = 400, None
+        body = {"error": str(err), **({"field": err.field} if err.field else {}),
+                **({"row": err.row} if err.row is not None else {})}  # fmt: skip
+    except Refused as err:
+        status, extra, body = err.status, None, {"error": str(err)}
+    except Unavailable as err:
+        status, extra, body = 503, None, {"error": str(err)}
+    except TimedOut as err:
+        status, extra, body = 504, None, {"error": str(err)}
+    except BadAnswer as err:
+        status, extra, body = 502, None, {"error": str(err)}
+    except DatabaseDown as err:
+        status, extra, body = 503, None, {"error": str(err)}
+    except Exception:
+        log.exception("request %s failed", request_id)
+        status, extra, body = 500, None, {"error": "internal error (see the function's log)"}
+    fields.update(status=status, error=body.get("error") if status >= 400 else None)
+    log.info(json.dumps(fields))
+    return reply(status, body, request_id, extra)
+
+
+def authenticate(request, conf) -> None:
+    if conf.auth == "iam":  # Google Cloud let the request through only with a valid identity
+        return
+    given = request.headers.get("Authorization", "")
+    scheme, _, token = given.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), conf.token.encode()):
+        raise Refused(401, "a valid bearer token is required (Authorization: Bearer <token>)")
+
+
+def post(request, app, request_id: str, fields: dict):
+    conf = app["settings"]
+    if request.mimetype != "application/json":
+        raise Refused(415, "send Content-Type: application/json")
+    if (request.content_length or 0) > conf.max_body_bytes:
+        raise Refused(413, f"the body is larger than {conf.max_body_bytes} bytes")
+    raw = request.stream.read(conf.max_body_bytes + 1)
+    if len(raw) > conf.max_body_bytes:
+        raise Refused(413, f"the body is larger than {conf.max_body_bytes} bytes")
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise validation.Invalid("the body is not valid JSON") from None
+    user_id, rows = validation.request(doc, conf.max_rows)
+    fields.update(user_id=user_id, rows=len(rows))
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise validation.Invalid("Idempotency-Key: 1 to 200 printable characters, no spaces",
+                                 field="Idempotency-Key")  # fmt: skip
+    sha = hashlib.sha256(json.dumps(rows).encode()).digest()
+    if key is not None:
+        replay = stored(app, user_id, key, sha)
+        if replay:
+            return replay
+    result = app["serving"].predict(rows, validation.NAMES, request_id)
+    if not app["store"].save(request_id, user_id, key, sha, result, rows):
+        return stored(app, user_id, key, sha)  # a concurrent retry stored it first
+    fields.update(model_version=result["version"])
+    return 200, answer(request_id, result["name"], result["version"],
+                       result["predictions"]), None  # fmt: skip
+
+
+def stored(app, user_id: int, key: str, sha: bytes):
+    found = app["store"].find(user_id, key)
+    if found is None:
+        return None
+    if found[0] != sha:
+        raise Refused(409, "this Idempotency-Key was used for different data")
+    return 200, found[1], {"Idempotent-Replayed": "true"}
+
+
+def history(request, app):
+    conf = app["settings"]
+    user_id = validation.user_id(request.args.get("user_id"))
+    raw_limit = request.args.get("limit", "20")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= conf.history_limit:
+        raise validation.Invalid(f"limit: a whole number from 1 to {conf.history_limit}",
+                                 field="limit")  # fmt: skip
+    return {"user_id": user_id, "predictions": app["store"].history(user_id, int(raw_limit))}

@@ -1,0 +1,87 @@
+"""The Cloud Function under a real functions-framework, for the tests."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from mlflow_server import free_port
+from serving_server import Server
+
+SOURCE = Path(__file__).resolve().parents[1] / "cloud_function"
+TOKEN = "test-token-0123456789abcdef"
+# The design's example employee.
+SEED = {
+    "age": 40, "distancefromhome": 4, "education": 3, "environmentsatisfaction": 1,
+    "joblevel": 2, "jobsatisfaction": 3, "maritalstatussingle": 1, "monthlyincome": 4000,
+    "numcompaniesworked": 2, "overtime": 0, "percentsalaryhike": 11,
+    "relationshipsatisfaction": 4, "stockoptionlevel": 0, "totalworkingyears": 10,
+    "trainingtimeslastyear": 2, "worklifebalance": 3, "yearsatcompany": 6,
+    "yearsincurrentrole": 3, "yearssincelastpromotion": 2, "yearswithcurrmanager": 2,
+}  # fmt: skip
+# The gateway role's grants (roles/postgres/tasks/privileges.yml) for a test role `gw`.
+GRANTS = """
+    DO $$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw') THEN CREATE ROLE gw LOGIN; END IF;
+    END $$;
+    GRANT CONNECT ON DATABASE attrition_test TO gw;
+    GRANT USAGE ON SCHEMA predictions TO gw;
+    GRANT SELECT, INSERT ON predictions.predictions, predictions.requests TO gw;
+"""
+
+
+class Gateway(Server):
+    def post(self, doc, token: str = TOKEN, headers: dict | None = None, raw: bytes | None = None):
+        body = raw if raw is not None else json.dumps(doc).encode()
+        auth = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.call("/", body, headers={**auth, **(headers or {})})
+
+    def get(self, query: str, token: str = TOKEN):
+        auth = {"Authorization": f"Bearer {token}"}
+        request = urllib.request.Request(f"{self.url}/?{query}", headers=auth)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+
+@contextlib.contextmanager
+def gateway(folder: Path, env: dict) -> Iterator[Gateway]:
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = folder / "gateway.log"
+    environment = {**os.environ, "GATEWAY_TOKEN": TOKEN, **env}
+    with log.open("a") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("functions-framework")), "--target", "predict",
+             "--source", str(SOURCE / "main.py"), "--host", "127.0.0.1", "--port", str(port)],
+            env=environment, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    server = Gateway(proc, f"http://127.0.0.1:{port}", log)
+    try:
+        server.wait_until(lambda: server.get("user_id=1")[0] in (200, 503), 60, "the function")
+        yield server
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def counts(db) -> tuple[int, int]:
+    with db.cursor() as cur:
+        cur.execute("SELECT (SELECT count(*) FROM predictions.requests),"
+                    " (SELECT count(*) FROM predictions.predictions)")  # fmt: skip
+        return cur.fetchone()
+
+
+def env_for(pg_cluster, serving_url, **extra) -> dict:
+    return {"SERVING_URL": serving_url, "PGHOST": pg_cluster, "PGUSER": "gw",
+            "PGDATABASE": "attrition_test", "GATEWAY_MAX_ROWS": "50",
+            "GATEWAY_SERVING_TIMEOUT": "2", **extra}  # fmt: skip
