@@ -72,6 +72,8 @@ def write_cost(sock: str, requests: int = 200, rows: int = 20) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--threads", default="4", help="functions-framework THREADS (ours)")
+    parser.add_argument("--only-ours", action="store_true", help="skip the prototype (tuning)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
@@ -90,7 +92,7 @@ def main() -> None:
             model_dir = tmp / "model"
             mlflow.sklearn.save_model(pipeline, str(model_dir),
                                       **model.mlflow_options(pipeline, x.head(1), 0.3))  # fmt: skip
-            threads = {"WORKERS": "2", "THREADS": "4"}
+            threads = {"WORKERS": "2", "THREADS": args.threads}
             sport, fport = free_port(), free_port()
             serving_env = {"MLFLOW_TRACKING_URI": url,
                            "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
@@ -107,6 +109,9 @@ def main() -> None:
                 results["ours"] = {n: wrk(fport, bodies[n], 8, args.seconds, "/", auth)
                                    for n in (1, 20)}  # fmt: skip
             sport, fport = free_port(), free_port()
+            if args.only_ours:
+                results["prototype"] = results["ours"]
+                return print(results["ours"])
             mlflow_cmd = [str(BIN / "mlflow"), "models", "serve", "-m", str(model_dir),
                           "--env-manager", "local", "-p", str(sport), "-w", "1"]  # fmt: skip
             proto_env = {"PROTOTYPE_SERVING_URL": f"http://127.0.0.1:{sport}",

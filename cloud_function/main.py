@@ -18,7 +18,7 @@ import functions_framework
 
 import settings as settings_module
 import validation
-from serving import BadAnswer, ServingClient, TimedOut, Unavailable
+from serving_client import BadAnswer, ServingClient, TimedOut, Unavailable
 from store import DatabaseDown, Store, answer
 
 log = logging.getLogger("gateway")

@@ -1,14 +1,17 @@
-"""Predictions in PostgreSQL: one transaction per request, parameterised SQL, a connection pool
-created once per function instance."""
+"""Predictions in PostgreSQL: one transaction per request, parameterised SQL, connections kept
+per function instance."""
 
 import contextlib
+import queue
 import threading
 
 import psycopg2
 import psycopg2.extras
-import psycopg2.pool
 
 from validation import NAMES
+
+# libpq's PG* variables say where; these bound a hung server.
+DSN = "connect_timeout=5 application_name=attrition-gateway options='-c statement_timeout=10000'"
 
 
 class DatabaseDown(Exception):
@@ -41,36 +44,39 @@ HISTORY = (
 
 
 class Store:
+    """Connections are opened on demand, at most `size` at a time, and kept open between
+    requests (psycopg2's own pool closes every connection above its minimum on return, which
+    costs a new backend per request)."""
+
     def __init__(self, size: int):
-        self.size = size
-        self.pool = None
-        self.lock = threading.Lock()
-        self.slots = threading.BoundedSemaphore(size)  # block instead of PoolError when busy
+        self.idle = queue.LifoQueue()
+        self.slots = threading.BoundedSemaphore(size)  # wait for a free connection, never fail
 
     @contextlib.contextmanager
     def connection(self):
         with self.slots:
             try:
-                with self.lock:
-                    if self.pool is None:
-                        self.pool = psycopg2.pool.ThreadedConnectionPool(
-                            0, self.size, "connect_timeout=5 application_name=attrition-gateway"
-                            " options='-c statement_timeout=10000'")  # fmt: skip
-                conn = self.pool.getconn()
-            except psycopg2.Error as err:
-                raise DatabaseDown(f"the database cannot be reached ({type(err).__name__})"
-                                   ) from err  # fmt: skip
+                conn = self.idle.get_nowait()
+            except queue.Empty:
+                try:
+                    conn = psycopg2.connect(DSN)
+                except psycopg2.Error as err:
+                    raise DatabaseDown(f"the database cannot be reached ({type(err).__name__})"
+                                       ) from err  # fmt: skip
             broken = False
             try:
                 # One transaction: commit at the end, roll back on any error.
                 with conn, conn.cursor() as cur:
                     yield cur
             except psycopg2.Error as err:
-                broken = conn.closed != 0 or isinstance(err, psycopg2.OperationalError)
+                broken = True  # a server-side error or a lost connection: start afresh
                 raise DatabaseDown(f"the database failed ({type(err).__name__}); nothing was"
                                    " stored") from err  # fmt: skip
             finally:
-                self.pool.putconn(conn, close=broken)
+                if broken or conn.closed:
+                    conn.close()
+                else:
+                    self.idle.put(conn)
 
     def find(self, user_id: int, key: str):
         """The stored answer of (user, idempotency key), or None."""
