@@ -15,6 +15,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from gateway_server import TOKEN
 from mlflow_server import free_port
@@ -59,6 +61,13 @@ def browser():
         driver.quit()
 
 
+def submit(browser):
+    """Click Predict and wait for the answer page (not the old one, still on screen)."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "submit").click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+
+
 def fill(browser, **values):
     for name, value in values.items():
         field = browser.find_element(By.ID, name)
@@ -72,7 +81,7 @@ def test_fill_submit_see_result_and_history(browser, page_url):
     assert browser.find_element(By.ID, "age").get_attribute("value") == "40"  # a default
     assert "Age (years)" in browser.find_element(By.CSS_SELECTOR, "label[for=age]").text
     fill(browser, user_id=4242, age=29, overtime=1, monthlyincome=2100)
-    browser.find_element(By.ID, "submit").click()
+    submit(browser)
     label = browser.find_element(By.ID, "label").text
     probability = browser.find_element(By.ID, "probability").text
     assert label in ("Likely to leave", "Likely to stay")
@@ -88,13 +97,13 @@ def test_fill_submit_see_result_and_history(browser, page_url):
 def test_field_error_is_shown_next_to_the_field(browser, page_url):
     browser.get(page_url + "/?user_id=4243")
     fill(browser, age=17)
-    browser.find_element(By.ID, "submit").click()
+    submit(browser)
     error = browser.find_element(By.ID, "error-age")
     assert error.text == "17 is outside 18 to 70"
     assert "invalid" in error.find_element(By.XPATH, "..").get_attribute("class")
     assert browser.find_elements(By.ID, "result") == []
     fill(browser, age="abc")
-    browser.find_element(By.ID, "submit").click()
+    submit(browser)
     assert "whole number" in browser.find_element(By.ID, "error-age").text
     assert browser.find_element(By.ID, "no-history")  # nothing was stored for this user
 
