@@ -176,22 +176,36 @@ run_tests() {
   need_engine
   need_image
   local passed=0 failed=0 failures=()
+  record() {  # record NAME STATUS
+    if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
+  }
   stage() {
-    local name=$1; shift
+    local name=$1 status=0; shift
     log "stage: $name"
-    if (cd "$REPO" && PATH="$VENV/bin:$PATH" "$@"); then
-      passed=$((passed + 1))
-    else
-      failed=$((failed + 1)); failures+=("$name")
-    fi
+    (cd "$REPO" && PATH="$VENV/bin:$PATH" "$@") || status=$?
+    record "$name" $status
   }
   stage "ruff" ruff check .
   stage "ruff format" ruff format --check .
   stage "ansible-lint" ansible-lint --profile production
   stage "pytest" pytest
-  stage "molecule postgres role" bash -c 'cd roles/postgres && molecule test'
-  stage "molecule training role" bash -c 'cd roles/training && molecule test'
-  stage "molecule serving role" bash -c 'cd roles/serving && molecule test'
+  # The role scenarios have their own containers and networks: run them at the same time
+  # (mostly package downloads), then show each one's output in turn.
+  local roles=(postgres training serving) pids=() logs i
+  logs=$(mktemp -d)
+  for i in "${!roles[@]}"; do
+    (cd "$REPO/roles/${roles[$i]}" && PATH="$VENV/bin:$PATH" molecule test) \
+      >"$logs/${roles[$i]}.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!roles[@]}"; do
+    local status=0
+    wait "${pids[$i]}" || status=$?
+    log "stage: molecule ${roles[$i]} role"
+    cat "$logs/${roles[$i]}.log"
+    record "molecule ${roles[$i]} role" $status
+  done
+  rm -rf "$logs"
   stage "molecule whole fleet" molecule test
   [[ $failed -eq 0 ]] || log "failed stages: ${failures[*]}"
   echo "$passed passed, $failed failed"
