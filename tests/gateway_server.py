@@ -12,20 +12,15 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from attrition.web.app import DEFAULTS
+
 from mlflow_server import free_port
 from serving_server import Server
 
 SOURCE = Path(__file__).resolve().parents[1] / "cloud_function"
 TOKEN = "test-token-0123456789abcdef"
-# The design's example employee.
-SEED = {
-    "age": 40, "distancefromhome": 4, "education": 3, "environmentsatisfaction": 1,
-    "joblevel": 2, "jobsatisfaction": 3, "maritalstatussingle": 1, "monthlyincome": 4000,
-    "numcompaniesworked": 2, "overtime": 0, "percentsalaryhike": 11,
-    "relationshipsatisfaction": 4, "stockoptionlevel": 0, "totalworkingyears": 10,
-    "trainingtimeslastyear": 2, "worklifebalance": 3, "yearsatcompany": 6,
-    "yearsincurrentrole": 3, "yearssincelastpromotion": 2, "yearswithcurrmanager": 2,
-}  # fmt: skip
+# The design's example employee (the web page's defaults are the same one).
+SEED = DEFAULTS
 # The gateway role's grants (roles/postgres/tasks/privileges.yml) for a test role `gw`.
 GRANTS = """
     DO $$ BEGIN
