@@ -32,10 +32,10 @@ def app_db(pg_cluster):
 
 @pytest.fixture
 def conn(app_db):
-    """A connection to an empty training.employees."""
+    """A connection to an empty training.employees, with no recorded loads."""
     connection = psycopg2.connect(app_db)
     with connection, connection.cursor() as cur:
-        cur.execute("TRUNCATE training.employees")
+        cur.execute("TRUNCATE training.employees, training.loads")
     yield connection
     connection.close()
 

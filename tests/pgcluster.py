@@ -85,3 +85,36 @@ def create_app_database(sock: str, dbname: str) -> str:
     admin.close()
     run_migrations(sock, dbname)
     return f"host={sock} user=postgres dbname={dbname}"
+
+
+PRIVILEGES = REPO / "roles/postgres/tasks/privileges.yml"
+
+
+def grants_sql(role_var: str, login: str, dbname: str) -> str:
+    """SQL that gives a test role `login` exactly the grants the postgres role gives the account
+    named by `role_var` (read from roles/postgres/tasks/privileges.yml, the one place)."""
+    import yaml
+
+    tasks = yaml.safe_load(PRIVILEGES.read_text())
+    items = next(t for t in tasks if t["name"].startswith("Grant the least privileges"))["loop"]
+    statements = [
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{login}')"
+        f" THEN CREATE ROLE {login} LOGIN; END IF; END $$;"
+    ]
+    for item in items:
+        if item["role"] != "{{ " + role_var + " }}":
+            continue
+        objs = [o.strip() for o in item["objs"].split(",")]
+        if item["type"] == "database":
+            target = f"DATABASE {dbname}"
+        elif item["type"] == "schema":
+            target = "SCHEMA " + ", ".join(objs)
+        else:  # table or sequence, in a schema
+            target = f"{item['type'].upper()} " + ", ".join(f"{item['schema']}.{o}" for o in objs)
+        statements.append(f"GRANT {item['privs']} ON {target} TO {login};")
+    return "\n".join(statements)
+
+
+def as_login(dsn: str, login: str) -> str:
+    """The same database as another role (the test cluster trusts local connections)."""
+    return dsn.replace("user=postgres", f"user={login}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -21,9 +22,29 @@ def test_generate_then_load(tmp_path, app_db, conn):
     gen = _run("generate-data", "--rows", "300", "--seed", "5", "--out", str(out))
     assert gen.returncode == 0, gen.stderr
     assert "wrote 300 rows" in gen.stderr
-    load = _run("load-data", "--csv", str(out), dsn=app_db)
+    load = _run("load-data", "--csv", str(out), "--kind", "synthetic", dsn=app_db)
     assert load.returncode == 0, load.stderr
-    assert load.stdout.strip() == f"{out}: inserted 300, updated 0, unchanged 0, rejected 0"
+    assert re.fullmatch(
+        rf"{out}: snapshot load \d+ \(synthetic\): inserted 300, updated 0, deleted 0,"
+        r" unchanged 0, rejected 0",
+        load.stdout.strip(),
+    )
+    status = _run("data-status", dsn=app_db)
+    assert status.returncode == 0, status.stderr
+    assert "300 rows, synthetic: load " in status.stdout
+    assert "s.csv (synthetic, 300 rows)" in status.stdout
+
+
+def test_synthetic_over_real_is_refused_with_exit_4(tmp_path, app_db, conn):
+    real, synthetic = write_rows(tmp_path / "real.csv"), write_rows(tmp_path / "syn.csv", seed=2)
+    assert _run("load-data", "--csv", str(real), dsn=app_db).returncode == 0
+    load = _run("load-data", "--csv", str(synthetic), "--kind", "synthetic", dsn=app_db)
+    assert load.returncode == 4
+    assert "not loaded: training.employees holds real data" in load.stdout
+    assert "synthetic data is never written over it" in load.stdout
+    again = _run("load-data", "--csv", str(real), "--unless-loaded", dsn=app_db)
+    assert again.returncode == 0
+    assert "not loaded: this file is already loaded (load " in again.stdout
 
 
 def test_bad_file_exit_code_and_message(tmp_path, app_db, conn):
@@ -31,7 +52,7 @@ def test_bad_file_exit_code_and_message(tmp_path, app_db, conn):
     load = _run("load-data", "--csv", str(path), dsn=app_db)
     assert load.returncode == 2
     assert "row 8 (line 9), column DistanceFromHome: 'far' is not an integer" in load.stderr
-    assert load.stdout.strip().endswith("inserted 0, updated 0, unchanged 0, rejected 1")
+    assert load.stdout.strip() == f"{path}: not loaded: rejected 1 rows"
 
 
 def test_unreachable_database_is_a_clear_failure(tmp_path):

@@ -30,7 +30,7 @@ def test_employees_table_matches_the_contract(conn):
         for name, col in zip(columns.SQL_NAMES, columns.COLUMNS)
     ]
     assert found[: len(expected)] == expected
-    assert [c for c, _ in found[len(expected) :]] == ["loaded_at", "updated_at"]
+    assert [c for c, _ in found[len(expected) :]] == ["loaded_at", "updated_at", "load_id"]
 
 
 def test_predictions_table_has_the_20_features(conn):
@@ -64,6 +64,7 @@ def test_migrations_run_once_and_refuse_edits(pg_cluster, conn):
             "0001_training_schema",
             "0002_predictions_schema",
             "0003_prediction_requests",
+            "0004_data_loads_and_alias_moves",
         ]
     edited = _migrations_copy(pg_cluster, "edited")
     (edited / "0002_predictions_schema.sql").write_text("SELECT 1;\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 log = logging.getLogger("attrition")
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 1, 2, 4
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -30,31 +31,62 @@ def _generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load(args: argparse.Namespace) -> int:
+def _connect_or_fail(action):
+    """Run action(conn) against the database the settings name; psycopg2 errors -> None."""
     import psycopg2
 
-    from attrition import loader, records
     from attrition.settings import Settings
 
-    settings = Settings.from_env()
+    try:
+        conn = psycopg2.connect(Settings.from_env().database_dsn, connect_timeout=10)
+        try:
+            return action(conn)
+        finally:
+            conn.close()
+    except psycopg2.Error as err:
+        log.error("database error, nothing was written: %s", str(err).strip())
+        return None
+
+
+def _load(args: argparse.Namespace) -> int:
+    from attrition import loader, records, settings
+
     started = time.perf_counter()
     try:  # the whole file is checked before any connection is made
         employee_file = records.read(args.csv)
     except records.RecordsError as err:
         print(err, file=sys.stderr)
-        print(f"{args.csv}: inserted 0, updated 0, unchanged 0, rejected {err.rejected}")
+        print(f"{args.csv}: not loaded: rejected {err.rejected} rows")
         return EXIT_BAD_INPUT
+    options = dict(
+        source=args.source or args.csv.name,
+        kind=args.kind,
+        mode=args.mode,
+        operator=settings.operator(),
+        unless_loaded=args.unless_loaded,
+    )
     try:
-        conn = psycopg2.connect(settings.database_dsn)
-        try:
-            result = loader.load(conn, employee_file)
-        finally:
-            conn.close()
-    except psycopg2.Error as err:
-        log.error("database error, nothing was written: %s", str(err).strip())
+        result = _connect_or_fail(lambda conn: loader.load(conn, employee_file, **options))
+    except loader.LoadRefused as err:
+        print(f"{args.csv}: not loaded: {err}")
+        return EXIT_REFUSED
+    if result is None:
         return EXIT_FAILED
     print(f"{args.csv}: {result}")
     log.info("load took %.1f s", time.perf_counter() - started)
+    return EXIT_OK
+
+
+def _data_status(args: argparse.Namespace) -> int:
+    from attrition import loader
+
+    data = _connect_or_fail(loader.status)
+    if data is None:
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps({"rows": data.rows, "kind": data.kind, **data.tags()}))
+    else:
+        print(f"training.employees: {data.describe()}")
     return EXIT_OK
 
 
@@ -62,7 +94,7 @@ def _train(args: argparse.Namespace) -> int:
     import psycopg2
     from mlflow.exceptions import MlflowException
 
-    from attrition.training import pipeline
+    from attrition.training import pipeline, registry
     from attrition.training.settings import TrainingSettings
     from attrition.training.validate import TrainingDataError
 
@@ -72,6 +104,9 @@ def _train(args: argparse.Namespace) -> int:
     except (ValueError, TrainingDataError) as err:
         log.error("training refused: %s", err)
         return pipeline.EXIT_BAD_DATA
+    except registry.Busy as err:
+        log.error("training refused: %s", err)
+        return EXIT_REFUSED
     except psycopg2.Error as err:
         log.error("database error: %s", str(err).strip())
     except MlflowException as err:
@@ -84,19 +119,75 @@ def _train(args: argparse.Namespace) -> int:
     return pipeline.EXIT_FAILED
 
 
-def _set_production(args: argparse.Namespace) -> int:
+def _registry_command(action) -> int:
+    """Run action(registry, client, dsn, operator) -> exit code, with clear errors."""
+    import psycopg2
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
+    from attrition.settings import Settings, operator
     from attrition.training import registry
 
     try:
-        old = registry.set_production(MlflowClient(), args.model, args.version, args.reason)
+        return action(registry, MlflowClient(), Settings.from_env().database_dsn, operator())
     except MlflowException as err:
         log.error("production unchanged: %s", err.message[:500])
-        return EXIT_FAILED
-    print(f"{args.model}@{registry.ALIAS}: version {old or '(none)'} -> {args.version}")
-    return EXIT_OK
+    except psycopg2.Error as err:
+        log.error("production unchanged: database error: %s", str(err).strip())
+    except OSError as err:
+        log.error("production unchanged: I/O error: %s", err)
+    return EXIT_FAILED
+
+
+def _set_production(args: argparse.Namespace) -> int:
+    def action(registry, client, dsn, who):
+        old = registry.set_production(dsn, client, args.model, args.version, args.reason, who)
+        print(
+            f"{args.model}@{registry.ALIAS}: version {old or '(none)'} -> {args.version}"
+            " (pinned: training runs register versions but leave production alone until"
+            " `attrition unpin`)"
+        )
+        return EXIT_OK
+
+    return _registry_command(action)
+
+
+def _unpin(args: argparse.Namespace) -> int:
+    def action(registry, client, dsn, who):
+        version = registry.unpin(dsn, client, args.model, args.reason, who)
+        if version is None:
+            print(f"{args.model}@{registry.ALIAS} is not pinned; nothing changed")
+        else:
+            print(
+                f"{args.model}@{registry.ALIAS}: unpinned at version {version}; training runs"
+                " may move it again"
+            )
+        return EXIT_OK
+
+    return _registry_command(action)
+
+
+def _history(args: argparse.Namespace) -> int:
+    def action(registry, client, dsn, who):
+        if args.reconcile:
+            registry.reconcile(dsn, client, args.model, who)
+        moves = registry.history(dsn, args.model, args.limit)
+        current = registry.current_champion(client, args.model)
+        where = current.version if current else "(none)"
+        pinned = " (pinned)" if moves and moves[0].pinned else ""
+        print(f"{args.model}@{registry.ALIAS} is version {where}{pinned}; moves, newest first:")
+        for move in moves:
+            print(f"  {move}")
+        recorded = str(moves[0].to_version) if moves and moves[0].to_version else "(none)"
+        if recorded != where:
+            print(
+                f"WARNING: the last recorded move left version {recorded}, not {where}:"
+                " run `attrition history --reconcile` to record it"
+            )
+            return EXIT_FAILED
+        return EXIT_OK
+
+    return _registry_command(action)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -111,28 +202,75 @@ def parser() -> argparse.ArgumentParser:
 
     load = sub.add_parser(
         "load-data",
-        help="validate a CSV and upsert it into training.employees (PG* variables or "
-        "ATTRITION_DATABASE_DSN say where)",
+        help="validate a CSV and load it into training.employees, recorded in training.loads "
+        "(PG* variables or ATTRITION_DATABASE_DSN say where); exit 0 loaded or already "
+        "loaded, 2 bad file, 4 refused (data-safety rule), 1 database error",
     )
     load.add_argument("--csv", type=Path, required=True)
+    load.add_argument(
+        "--mode",
+        choices=("snapshot", "upsert"),
+        default="snapshot",
+        help="snapshot (default): the table holds exactly the file's rows afterwards; "
+        "upsert: merge the file into the table",
+    )
+    load.add_argument(
+        "--kind",
+        choices=("real", "synthetic"),
+        default="real",
+        help="what the file holds (default real); synthetic is never written over real data",
+    )
+    load.add_argument("--source", help="name recorded for the file (default: its file name)")
+    load.add_argument(
+        "--unless-loaded",
+        action="store_true",
+        help="do nothing when the latest load was this very file (same sha256, kind, mode)",
+    )
     load.set_defaults(run=_load)
+
+    status = sub.add_parser(
+        "data-status", help="which loads the rows of training.employees come from"
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    status.set_defaults(run=_data_status)
 
     train = sub.add_parser(
         "train",
         help="train, log, register and maybe promote a model (settings: ATTRITION_* and "
-        "MLFLOW_TRACKING_* variables); exit 0 promoted, 3 not promoted, 2 bad data, 1 failed",
+        "MLFLOW_TRACKING_* variables); exit 0 promoted, 3 not promoted, 2 bad data, "
+        "4 another run in progress, 1 failed",
     )
     train.set_defaults(run=_train)
 
+    registry_env = "MLFLOW_TRACKING_* and ATTRITION_DATABASE_DSN variables say where"
     prod = sub.add_parser(
         "set-production",
-        help="point the production alias at a version by hand (promote or roll back); "
-        "MLFLOW_TRACKING_* variables say where",
+        help="point the production alias at a version by hand (promote or roll back) and pin "
+        f"it there; recorded in registry.alias_moves ({registry_env})",
     )
     prod.add_argument("version", help="model version number")
     prod.add_argument("--model", default="attrition", help="registered model name")
-    prod.add_argument("--reason", required=True, help="why, recorded on the version")
+    prod.add_argument("--reason", required=True, help="why, recorded with the move")
     prod.set_defaults(run=_set_production)
+
+    unpin = sub.add_parser(
+        "unpin", help=f"let training runs move the production alias again ({registry_env})"
+    )
+    unpin.add_argument("--model", default="attrition", help="registered model name")
+    unpin.add_argument("--reason", required=True, help="why, recorded with the move")
+    unpin.set_defaults(run=_unpin)
+
+    hist = sub.add_parser(
+        "history", help=f"every move of the production alias, newest first ({registry_env})"
+    )
+    hist.add_argument("--model", default="attrition", help="registered model name")
+    hist.add_argument("--limit", type=int, default=50, help="how many moves (default 50)")
+    hist.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="first record where the alias is if no recorded move put it there",
+    )
+    hist.set_defaults(run=_history)
     return top
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from dataclasses import dataclass, fields
 
@@ -33,3 +34,9 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         return cls(database_dsn=env.get("ATTRITION_DATABASE_DSN", ""))
+
+
+def operator() -> str:
+    """Who runs a command, as recorded in training.loads and registry.alias_moves: the sudo
+    user the operator wrappers pass on, else the OS account."""
+    return os.environ.get("ATTRITION_OPERATOR") or getpass.getuser()

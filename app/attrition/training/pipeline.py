@@ -16,8 +16,9 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from attrition.settings import operator
 from attrition.training import evaluate, model, registry
-from attrition.training.extract import extract
+from attrition.training.extract import extract_with_lineage
 from attrition.training.settings import TrainingSettings
 from attrition.training.validate import training_set
 
@@ -57,15 +58,21 @@ def cross_validate(settings: TrainingSettings, x: pd.DataFrame, y: pd.Series):
 
 
 def run(settings: TrainingSettings) -> int:
+    """One run; refuses to start (registry.Busy) while another run of the model holds the lock."""
+    with registry.training_lock(settings.database_dsn, settings.model_name):
+        return _run(settings)
+
+
+def _run(settings: TrainingSettings) -> int:
     import mlflow
     from mlflow import MlflowClient
 
     with step("extract"):
-        records = extract(settings.database_dsn)
-        log.info("extracted %d rows", len(records))
+        records, data = extract_with_lineage(settings.database_dsn)
+        log.info("extracted %d rows from %s", len(records), data.describe())
     with step("validate"):
         x, y = training_set(records, settings.min_rows)
-        data_tags = fingerprint(records, y)
+        data_tags = {**fingerprint(records, y), **data.tags()}
         del records
     with step("check tracking server"):
         client = MlflowClient()
@@ -76,8 +83,9 @@ def run(settings: TrainingSettings) -> int:
         )
         oof, fold_aucs = cross_validate(settings, x_train, y_train)
         threshold = evaluate.best_f1_threshold(y_train, oof)
-        log.info("CV ROC AUC %.4f +- %.4f; threshold %.4f", fold_aucs.mean(), fold_aucs.std(),
-                 threshold)  # fmt: skip
+        log.info(
+            "CV ROC AUC %.4f +- %.4f; threshold %.4f", fold_aucs.mean(), fold_aucs.std(), threshold
+        )
     with step("fit"):
         pipeline = model.build(settings.model_family, settings.seed).fit(x_train, y_train)
         proba = pipeline.predict_proba(x_hold)[:, 1]
@@ -88,12 +96,21 @@ def run(settings: TrainingSettings) -> int:
     with step("log to MLflow"), mlflow.start_run() as active:
         mlflow.set_tags(data_tags)
         mlflow.log_params({**asdict(settings), "database_dsn": "(secret)"})
-        mlflow.log_params({f"model.{k}": v for k, v in pipeline.get_params().items()
-                           if isinstance(v, (int, float, str, bool, type(None)))})  # fmt: skip
+        mlflow.log_params(
+            {
+                f"model.{k}": v
+                for k, v in pipeline.get_params().items()
+                if isinstance(v, (int, float, str, bool, type(None)))
+            }
+        )
         mlflow.log_metrics(
-            {"cv_roc_auc_mean": fold_aucs.mean(), "cv_roc_auc_std": fold_aucs.std(),
-             "threshold": threshold, **{f"holdout_{k}": v for k, v in holdout.items()}}
-        )  # fmt: skip
+            {
+                "cv_roc_auc_mean": fold_aucs.mean(),
+                "cv_roc_auc_std": fold_aucs.std(),
+                "threshold": threshold,
+                **{f"holdout_{k}": v for k, v in holdout.items()},
+            }
+        )
         explanation = model.explain(pipeline, list(x.columns))
         with tempfile.TemporaryDirectory(prefix="attrition-plots-") as tmp:
             evaluate.write_plots(Path(tmp), y_hold.to_numpy(), proba, threshold, explanation)
@@ -103,18 +120,39 @@ def run(settings: TrainingSettings) -> int:
         )
     with step("register"):
         version = mlflow.register_model(
-            logged.model_uri, settings.model_name,
-            tags={"threshold": f"{threshold:.6f}", "run_id": active.info.run_id,
-                  **{f"holdout.{k}": f"{v:.6f}" for k, v in holdout.items()}},
-        )  # fmt: skip
+            logged.model_uri,
+            settings.model_name,
+            tags={
+                "threshold": f"{threshold:.6f}",
+                "run_id": active.info.run_id,
+                **data.tags(),
+                **{f"holdout.{k}": f"{v:.6f}" for k, v in holdout.items()},
+            },
+        )
         log.info("registered %s version %s", settings.model_name, version.version)
     with step("promote"):
         metric = settings.promotion_metric
         decision = registry.decide(
-            client, settings.model_name, metric, settings.promotion_floor,
-            holdout[metric], x_hold, y_hold,
-        )  # fmt: skip
-        registry.record(client, settings.model_name, version.version, metric, decision)
+            client,
+            settings.model_name,
+            metric,
+            settings.promotion_floor,
+            settings.promotion_margin,
+            holdout[metric],
+            data,
+            x_hold,
+            y_hold,
+        )
+        decision = registry.promote(
+            settings.database_dsn,
+            client,
+            settings.model_name,
+            version.version,
+            metric,
+            decision,
+            data,
+            operator(),
+        )
     outcome = "promoted to production" if decision.promoted else "NOT promoted"
     log.info("version %s %s: %s", version.version, outcome, decision.reason)
     return EXIT_PROMOTED if decision.promoted else EXIT_NOT_PROMOTED

@@ -18,6 +18,9 @@ class TrainingSettings:
     model_family: str = "logistic_regression"
     promotion_metric: str = "roc_auc"  # a key of evaluate.scores(), on the holdout
     promotion_floor: float = 0.70
+    # A challenger worse than the champion by at most this (same holdout, same data) still
+    # wins: differences this small are noise (docs/operations.md, "The promotion gate").
+    promotion_margin: float = 0.01
     min_rows: int = 200
     holdout_fraction: float = 0.2
     cv_folds: int = 5
@@ -43,5 +46,7 @@ class TrainingSettings:
             )
         if not 0 < self.holdout_fraction < 0.5:
             raise ValueError("ATTRITION_HOLDOUT_FRACTION must be between 0 and 0.5")
+        if not 0 <= self.promotion_margin < 1:
+            raise ValueError("ATTRITION_PROMOTION_MARGIN must be from 0 to below 1")
         if self.cv_folds < 2:
             raise ValueError("ATTRITION_CV_FOLDS must be at least 2")
