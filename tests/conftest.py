@@ -11,7 +11,7 @@ import pytest
 from gateway_server import GRANTS, env_for, gateway
 from mlflow_server import tracking_server
 from model_fixture import fitted, promote, register
-from pgcluster import create_app_database, throwaway_cluster
+from pgcluster import as_login, create_app_database, grants_sql, throwaway_cluster
 from serving_server import serving
 
 IBM_CSV = Path(__file__).resolve().parents[2] / "shared/data/ibm-hr-attrition.csv"
@@ -38,6 +38,34 @@ def conn(app_db):
         cur.execute("TRUNCATE training.employees, training.loads")
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def trainer_dsn(app_db):
+    """The app database as a role holding exactly the trainer's grants (the pipeline's and the
+    operator commands' account)."""
+    admin = psycopg2.connect(app_db)
+    with admin, admin.cursor() as cur:
+        cur.execute(grants_sql("postgres_trainer_user", "trainer_test", "attrition_test"))
+    admin.close()
+    return as_login(app_db, "trainer_test")
+
+
+@pytest.fixture(scope="session")
+def tracking(tmp_path_factory):
+    """A tracking server shared by the tests that use their own model names."""
+    with tracking_server(tmp_path_factory.mktemp("mlflow")) as url:
+        yield url
+
+
+@pytest.fixture
+def mlflow_env(tracking, monkeypatch):
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    mlflow.set_tracking_uri(tracking)
+    return tracking
 
 
 @pytest.fixture(scope="session")

@@ -11,36 +11,21 @@ from attrition.training import pipeline, registry
 from attrition.training.settings import TrainingSettings
 from attrition.training.validate import TrainingDataError, training_set
 
-from mlflow_server import tracking_server
+
+def settings(dsn, **overrides) -> TrainingSettings:
+    return TrainingSettings(database_dsn=dsn, **overrides)
 
 
-@pytest.fixture(scope="module")
-def tracking(tmp_path_factory):
-    with tracking_server(tmp_path_factory.mktemp("mlflow")) as url:
-        yield url
+def test_ibm_data_trains_registers_and_promotes(conn, trainer_dsn, app_db, ibm_csv, mlflow_env):
+    """As the trainer account: its grants are enough for a whole run."""
+    import json
 
-
-@pytest.fixture
-def mlflow_env(tracking, monkeypatch):
-    import mlflow
-
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    mlflow.set_tracking_uri(tracking)
-    return tracking
-
-
-def settings(app_db, **overrides) -> TrainingSettings:
-    return TrainingSettings(database_dsn=app_db, **overrides)
-
-
-def test_ibm_data_trains_registers_and_promotes(conn, app_db, ibm_csv, mlflow_env):
     import mlflow
     from mlflow import MlflowClient
 
-    loader.load_csv(conn, ibm_csv)
+    load = loader.load_csv(conn, ibm_csv)
     name = "attrition-ibm"
-    assert pipeline.run(settings(app_db, model_name=name)) == pipeline.EXIT_PROMOTED
+    assert pipeline.run(settings(trainer_dsn, model_name=name)) == pipeline.EXIT_PROMOTED
     client = MlflowClient()
     champion = client.get_model_version_by_alias(name, registry.ALIAS)
     assert champion.tags["promotion.decision"] == "promoted"
@@ -52,6 +37,13 @@ def test_ibm_data_trains_registers_and_promotes(conn, app_db, ibm_csv, mlflow_en
                 "holdout_brier", "threshold"):  # fmt: skip
         assert key in m
     assert run.data.tags["data.rows"] == "1470"
+    # Lineage: the run and the version name the load they learned from.
+    sha256 = "a5c31e38bd7fafc9bc333884eb181b06b41b8e5e488e8f7ccb27199fb3be7659"
+    expected = [{"id": load.load_id, "source": ibm_csv.name, "kind": "real", "sha256": sha256,
+                 "rows": 1470}]  # fmt: skip
+    for tags in (run.data.tags, champion.tags):
+        assert tags["data.kind"] == "real"
+        assert json.loads(tags["data.loads"]) == expected
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
     assert {"evaluation/roc_curve.png", "evaluation/confusion_matrix.png",
             "evaluation/calibration.png", "evaluation/precision_recall_curve.png",
@@ -75,8 +67,9 @@ def test_ibm_data_trains_registers_and_promotes(conn, app_db, ibm_csv, mlflow_en
     assert 0 < labels.mean() < 1
 
 
-def _install_champion(name, estimator, x, y) -> str:
-    """Register `estimator` fitted on (x, y) and point production at it."""
+def _install_champion(name, estimator, x, y, identity: str) -> str:
+    """Register `estimator` fitted on (x, y), as learned from data `identity`, and point
+    production at it."""
     import mlflow
     import skops.io
     from mlflow import MlflowClient
@@ -85,32 +78,42 @@ def _install_champion(name, estimator, x, y) -> str:
     with mlflow.start_run():
         trusted = skops.io.get_untrusted_types(data=skops.io.dumps(fitted))
         info = mlflow.sklearn.log_model(fitted, name="model", skops_trusted_types=trusted)
-    version = mlflow.register_model(info.model_uri, name, tags={"threshold": "0.5"}).version
+    tags = {"threshold": "0.5", "data.identity": identity}
+    version = mlflow.register_model(info.model_uri, name, tags=tags).version
     MlflowClient().set_registered_model_alias(name, registry.ALIAS, version)
     return version
 
 
 @pytest.mark.parametrize(
-    ("champion_kind", "expected"),
-    [("strong", pipeline.EXIT_NOT_PROMOTED), ("weak", pipeline.EXIT_PROMOTED)],
+    ("champion_kind", "margin", "expected"),
+    [
+        ("strong", 0.01, pipeline.EXIT_NOT_PROMOTED),
+        ("strong", 0.5, pipeline.EXIT_PROMOTED),
+        ("weak", 0.01, pipeline.EXIT_PROMOTED),
+    ],
 )
-def test_champion_challenger(conn, app_db, ibm_csv, mlflow_env, champion_kind, expected):
-    """A champion that saw the holdout (strong) must keep production; one trained on shuffled
-    labels (weak) must lose it. Both are judged on the challenger's holdout."""
+def test_champion_challenger(conn, app_db, ibm_csv, mlflow_env, champion_kind, margin, expected):
+    """A champion that saw the holdout (strong) must keep production, unless the margin is wider
+    than its lead; one trained on shuffled labels (weak) must lose it. Both are judged on the
+    challenger's holdout, and learned from the same data as the challenger."""
     from mlflow import MlflowClient
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from attrition.training.extract import extract
 
     loader.load_csv(conn, ibm_csv)
+    identity = loader.status(conn).identity
     x, y = training_set(extract(app_db), 200)
-    name = f"attrition-{champion_kind}-champion"
+    name = f"attrition-{champion_kind}-champion-{margin}"
     if champion_kind == "strong":
-        old = _install_champion(name, HistGradientBoostingClassifier(max_iter=500), x, y)
+        model = HistGradientBoostingClassifier(max_iter=500)
+        old = _install_champion(name, model, x, y, identity)
     else:
         shuffled = pd.Series(np.random.default_rng(0).permutation(y.to_numpy()), index=y.index)
-        old = _install_champion(name, HistGradientBoostingClassifier(max_iter=50), x, shuffled)
-    assert pipeline.run(settings(app_db, model_name=name)) == expected
+        model = HistGradientBoostingClassifier(max_iter=50)
+        old = _install_champion(name, model, x, shuffled, identity)
+    run_settings = settings(app_db, model_name=name, promotion_margin=margin)
+    assert pipeline.run(run_settings) == expected
     client = MlflowClient()
     now = client.get_model_version_by_alias(name, registry.ALIAS).version
     tags = client.get_model_version(name, str(int(old) + 1)).tags
@@ -123,7 +126,8 @@ def test_champion_challenger(conn, app_db, ibm_csv, mlflow_env, champion_kind, e
     else:
         assert now == str(int(old) + 1)
         assert tags["promotion.decision"] == "promoted"
-        assert challenger >= champion
+        assert challenger >= champion - margin
+    assert f"(margin {margin})" in tags["promotion.reason"]
 
 
 def test_floor_blocks_a_first_model(conn, app_db, ibm_csv, mlflow_env):
@@ -197,7 +201,8 @@ def test_generated_data_trains_well(conn, app_db, tmp_path, mlflow_env):
     assert pipeline.run(settings(app_db, model_name="attrition-synthetic")) == 0
 
 
-def test_manual_rollback_and_refusals(conn, app_db, ibm_csv, mlflow_env):
+def test_manual_rollback_and_refusals(conn, app_db, trainer_dsn, ibm_csv, mlflow_env):
+    import os
     import subprocess
     import sys
 
@@ -214,11 +219,12 @@ def test_manual_rollback_and_refusals(conn, app_db, ibm_csv, mlflow_env):
         return subprocess.run(
             [sys.executable, "-m", "attrition.cli", "set-production", *args, "--model", name],
             capture_output=True, text=True,
+            env={**os.environ, "ATTRITION_DATABASE_DSN": trainer_dsn},
         )  # fmt: skip
 
     back = cli("1", "--reason", "incident 42: roll back")
     assert back.returncode == 0, back.stderr
-    assert back.stdout.strip() == f"{name}@production: version 2 -> 1"
+    assert back.stdout.startswith(f"{name}@production: version 2 -> 1 (pinned:")
     version = client.get_model_version_by_alias(name, registry.ALIAS)
     assert version.version == "1"
     assert version.tags["promotion.reason"] == "incident 42: roll back"
