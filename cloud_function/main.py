@@ -4,7 +4,8 @@ POST {"user_id": 1, "data": [{20 features}, ...]} -> validate, ask the serving h
 per employee in one transaction, then answer {"request_id", "model", "predictions"}: an answer
 is only given for what was stored. An `Idempotency-Key` header makes a retry return the stored
 answer instead of predicting and storing again.
-GET ?user_id=1&limit=20 -> that user's latest predictions (the web page's history).
+GET ?user_id=1&limit=20 -> that user's latest predictions (the web page's history), and the
+    last moves of the production model (what it learned from, who moved it and why).
 """
 
 import hashlib
@@ -141,4 +142,6 @@ def history(request, app):
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= conf.history_limit:
         raise validation.Invalid(f"limit: a whole number from 1 to {conf.history_limit}",
                                  field="limit")  # fmt: skip
-    return {"user_id": user_id, "predictions": app["store"].history(user_id, int(raw_limit))}
+    store = app["store"]
+    return {"user_id": user_id, "predictions": store.history(user_id, int(raw_limit)),
+            "production_moves": store.production_moves(5)}  # fmt: skip

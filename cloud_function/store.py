@@ -41,6 +41,11 @@ HISTORY = (
     + " FROM predictions.predictions WHERE user_id = %s"
     " ORDER BY created_at DESC, request_id, row_index LIMIT %s"
 )
+# The audit trail of the production alias (written by training and the operator commands).
+MOVES = (
+    "SELECT moved_at, model_name, action, from_version, to_version, pinned, reason, data_kind"
+    " FROM registry.alias_moves WHERE alias = 'production' ORDER BY id DESC LIMIT %s"
+)
 
 
 class Store:
@@ -115,6 +120,14 @@ class Store:
                         "attrition": label, "probability": probability,
                         "features": dict(zip(NAMES, features))})  # fmt: skip
         return out
+
+    def production_moves(self, limit: int) -> list:
+        with self.connection() as cur:
+            cur.execute(MOVES, (limit,))
+            rows = cur.fetchall()
+        keys = ("moved_at", "model", "action", "from_version", "to_version", "pinned", "reason",
+                "data_kind")  # fmt: skip
+        return [{**dict(zip(keys, row)), "moved_at": row[0].isoformat()} for row in rows]
 
 
 def answer(request_id: str, name: str, version: int, predictions) -> dict:

@@ -15,6 +15,7 @@ from pathlib import Path
 from attrition.web.app import DEFAULTS
 
 from mlflow_server import free_port
+from pgcluster import grants_sql
 from serving_server import Server
 
 SOURCE = Path(__file__).resolve().parents[1] / "cloud_function"
@@ -22,14 +23,7 @@ TOKEN = "test-token-0123456789abcdef"
 # The design's example employee (the web page's defaults are the same one).
 SEED = DEFAULTS
 # The gateway role's grants (roles/postgres/tasks/privileges.yml) for a test role `gw`.
-GRANTS = """
-    DO $$ BEGIN
-      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gw') THEN CREATE ROLE gw LOGIN; END IF;
-    END $$;
-    GRANT CONNECT ON DATABASE attrition_test TO gw;
-    GRANT USAGE ON SCHEMA predictions TO gw;
-    GRANT SELECT, INSERT ON predictions.predictions, predictions.requests TO gw;
-"""
+GRANTS = grants_sql("postgres_gateway_user", "gw", "attrition_test")
 
 
 class Gateway(Server):

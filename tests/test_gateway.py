@@ -201,3 +201,31 @@ def test_log_lines_carry_no_features(fn):
              if out["request_id"] in line]  # fmt: skip
     assert lines and lines[0]["status"] == 200 and lines[0]["user_id"] == 31
     assert "13579" not in fn.log_text()
+
+
+def test_history_shows_the_production_models_moves(fn, gateway_db, app_db):
+    """The page's view of the audit trail: the latest moves, newest first; read only."""
+    import psycopg2
+
+    from pgcluster import as_login
+
+    with gateway_db.cursor() as cur:
+        cur.execute(
+            "INSERT INTO registry.alias_moves (model_name, alias, action, from_version,"
+            " to_version, pinned, reason, data_kind, operator) VALUES"
+            " ('attrition', 'production', 'promote', 4, 5, false, 'gateway test move', 'real',"
+            " 'test')"
+        )
+    status, out = fn.get("user_id=77&limit=1")
+    assert status == 200
+    latest = out["production_moves"][0]
+    assert {k: latest[k] for k in ("action", "from_version", "to_version", "data_kind")} == {
+        "action": "promote", "from_version": 4, "to_version": 5, "data_kind": "real"
+    }  # fmt: skip
+    assert latest["reason"] == "gateway test move" and latest["model"] == "attrition"
+    gw = psycopg2.connect(as_login(app_db, "gw"))
+    try:
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege), gw:
+            gw.cursor().execute("DELETE FROM registry.alias_moves")
+    finally:
+        gw.close()

@@ -123,7 +123,9 @@ def test_rows_without_a_recorded_load_count_as_real(conn, tmp_path):
     loader.load_csv(conn, write_rows(tmp_path / "old.csv", rows=10))
     with conn, conn.cursor() as cur:
         cur.execute("UPDATE training.employees SET load_id = NULL")
-    assert loader.status(conn).kind == "unrecorded"
+    status = loader.status(conn)
+    assert status.kind == "unrecorded"
+    assert status.describe() == "10 rows, unrecorded: 10 rows from before loads were recorded"
     with pytest.raises(loader.LoadRefused, match="holds real data"):
         loader.load_csv(conn, write_rows(tmp_path / "s.csv", seed=9), kind="synthetic")
 

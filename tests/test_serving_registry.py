@@ -31,14 +31,24 @@ def registry(tmp_path, monkeypatch):
 
 
 def test_follows_alias_refuses_broken_versions_and_survives_registry_loss(registry, tmp_path):
+    from mlflow import MlflowClient
+
     good, x = fitted(seed=1)
     v1 = register(good, x)
+    # The lineage tags training puts on a version: /health says what production learned from.
+    MlflowClient().set_model_version_tag("attrition", v1, "data.kind", "synthetic")
+    MlflowClient().set_model_version_tag("attrition", v1, "data.identity", "synthetic:s.csv")
     promote(v1)
     rows = training_data(20, seed=3)[0].to_dict("records")
     env = {"MLFLOW_TRACKING_URI": registry, "ATTRITION_SERVE_POLL_SECONDS": "1"}
     with serving(tmp_path / "srv", env) as srv:
         assert all_workers_serve(srv, v1)
-        assert srv.call("/health")[2]["model"]["source"] == "registry"
+        model = srv.call("/health")[2]["model"]
+        assert (model["source"], model["data_kind"], model["data"]) == (
+            "registry",
+            "synthetic",
+            "synthetic:s.csv",
+        )
 
         # A new version under constant load: every request answered, by v1 and then v2.
         v2 = register(fitted(seed=2)[0], x, threshold=0.4)

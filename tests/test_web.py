@@ -94,6 +94,22 @@ def test_fill_submit_see_result_and_history(browser, page_url):
     assert TOKEN not in browser.page_source
 
 
+def test_page_shows_what_production_learned_from(browser, page_url, gateway_db):
+    with gateway_db.cursor() as cur:
+        cur.execute(
+            "INSERT INTO registry.alias_moves (model_name, alias, action, from_version,"
+            " to_version, pinned, reason, data_kind, operator) VALUES ('attrition',"
+            " 'production', 'manual', 8, 7, true, 'web test: roll back', 'synthetic', 'test')"
+        )
+    browser.get(page_url + "/?user_id=4242")
+    assert browser.find_element(By.ID, "data-kind").text == "synthetic"
+    assert "Version 7 of attrition" in browser.find_element(By.ID, "production").text
+    assert "(pinned by hand)" in browser.find_element(By.ID, "production").text
+    first = browser.find_elements(By.CSS_SELECTOR, "#moves tbody tr")[0]
+    cells = [c.text for c in first.find_elements(By.TAG_NAME, "td")]
+    assert cells[1:] == ["manual", "8", "7", "synthetic", "web test: roll back"]
+
+
 def test_field_error_is_shown_next_to_the_field(browser, page_url):
     browser.get(page_url + "/?user_id=4243")
     fill(browser, age=17)

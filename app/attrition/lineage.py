@@ -70,7 +70,12 @@ class DataSet:
         }
 
     def describe(self) -> str:
-        parts = [f"load {x.id} {x.source} ({x.kind}, {x.rows} rows)" for x in self.loads]
+        parts = [
+            f"load {x.id} {x.source} ({x.kind}, {x.rows} rows)"
+            if x.id is not None
+            else f"{x.rows} rows from before loads were recorded"
+            for x in self.loads
+        ]
         return f"{self.rows} rows, {self.kind}: " + "; ".join(parts) if parts else "empty"
 
 

@@ -9,6 +9,7 @@ again; an unreachable registry or bucket is retried at the next check.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import math
 import os
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 ALIAS = "production"
 COMPLETE = ".complete"  # written last into a cached version: the copy is whole
 SERVING = "SERVING"  # the version this host served last, for a start with the registry down
+LINEAGE = "LINEAGE.json"  # the version's data tags, written beside its files when downloaded
 
 # Lowest, highest and middle values of every feature: a loaded model must score them sensibly.
 SMOKE_ROWS = np.array(
@@ -49,6 +51,10 @@ class Loaded:
     threshold: float
     source: str  # registry, cache or path
     loaded_at: float
+    # What the version learned from (its registry tags data.kind and data.identity): real,
+    # synthetic, mixed or unknown (served from a path, or cached before lineage was kept).
+    data_kind: str = "unknown"
+    data: str = ""
 
     def describe(self) -> dict:
         return {
@@ -57,7 +63,18 @@ class Loaded:
             "threshold": self.threshold,
             "source": self.source,
             "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.loaded_at)),
+            "data_kind": self.data_kind,
+            "data": self.data,
         }
+
+
+def lineage_of(path: Path) -> dict:
+    """{"data_kind", "data"} kept beside a cached version (LINEAGE), or the unknown defaults."""
+    try:
+        tags = json.loads((path / LINEAGE).read_text())
+        return {"data_kind": str(tags["data.kind"]), "data": str(tags.get("data.identity", ""))}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def open_model(path: str) -> tuple[object, float]:
@@ -153,7 +170,7 @@ class ModelStore:
             self.on_change("error", self.current)
             return
         self._swap(Loaded(self.settings.model_name, version, pipeline, threshold, "registry",
-                          time.time()))  # fmt: skip
+                          time.time(), **lineage_of(path)))  # fmt: skip
         self.last_error = None
 
     def _swap(self, loaded: Loaded) -> None:
@@ -187,7 +204,7 @@ class ModelStore:
             return
         log.warning("serving the cached version %s (the registry gave none)", version)
         self._swap(Loaded(self.settings.model_name, version, pipeline, threshold, "cache",
-                          time.time()))  # fmt: skip
+                          time.time(), **lineage_of(self.root / version)))  # fmt: skip
 
     # -- registry and cache -----------------------------------------------------------------
     def _resolve(self) -> str | None:
@@ -220,6 +237,11 @@ class ModelStore:
             try:
                 uri = f"models:/{self.settings.model_name}/{version}"
                 mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp))
+                from mlflow import MlflowClient
+
+                tags = MlflowClient().get_model_version(self.settings.model_name, version).tags
+                data = {k: v for k, v in tags.items() if k in ("data.kind", "data.identity")}
+                (tmp / LINEAGE).write_text(json.dumps(data))
                 (tmp / COMPLETE).write_text(uri + "\n")
                 os.replace(tmp, target)
             finally:

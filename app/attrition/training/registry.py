@@ -219,6 +219,9 @@ class Moves:
         return bool(self.last and self.last.pinned)
 
     def _append(self, action, from_version, to_version, pinned, reason, **extra) -> None:
+        if to_version and "data_kind" not in extra:  # what the version behind the alias learned
+            tags = self.client.get_model_version(self.name, to_version).tags
+            extra.update(data_kind=tags.get("data.kind"), data_sources=tags.get("data.identity"))
         self.cur.execute(
             "INSERT INTO registry.alias_moves (model_name, alias, action, from_version,"  # noqa: S608 (constants only)
             " to_version, pinned, reason, metric, challenger_score, champion_score, data_kind,"
@@ -327,14 +330,7 @@ def set_production(dsn, client, name, version, reason, operator) -> str | None:
     mlflow.sklearn.load_model(f"models:/{name}/{target.version}")
     with moves(dsn, client, name, operator) as alias:
         old = alias.current
-        alias.move(
-            "manual",
-            target.version,
-            True,
-            reason,
-            data_kind=target.tags.get("data.kind"),
-            data_sources=target.tags.get("data.identity"),
-        )
+        alias.move("manual", target.version, True, reason)
     client.set_model_version_tag(name, target.version, "promotion.decision", "manual")
     client.set_model_version_tag(name, target.version, "promotion.reason", reason)
     return old

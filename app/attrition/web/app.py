@@ -94,14 +94,15 @@ def create_app(gateway: Gateway | None = None) -> Flask:
     gw = gateway
 
     def page(values, user_id, errors=None, result=None, problem=None, status=200):
-        history = None
+        history = moves = None
         if user_id is not None:
             code, out = gw.call("GET", query={"user_id": str(user_id), "limit": "10"})
             history = out.get("predictions") if code == 200 else None
+            moves = out.get("production_moves") if code == 200 else None
             problem = problem or (None if code == 200 else out.get("error"))
         html = render_template("index.html", features=FEATURES, values=values, user_id=user_id,
                                errors=errors or {}, result=result, problem=problem,
-                               history=history)  # fmt: skip
+                               history=history, moves=moves)  # fmt: skip
         return html, status
 
     @app.get("/")
