@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -33,6 +34,12 @@ def test_generate_then_load(tmp_path, app_db, conn):
     assert status.returncode == 0, status.stderr
     assert "300 rows, synthetic: load " in status.stdout
     assert "s.csv (synthetic, 300 rows)" in status.stdout
+    as_json = json.loads(_run("data-status", "--json", dsn=app_db).stdout)
+    assert (as_json["rows"], as_json["kind"], as_json["data.identity"]) == (
+        300,
+        "synthetic",
+        "synthetic:s.csv",
+    )
 
 
 def test_synthetic_over_real_is_refused_with_exit_4(tmp_path, app_db, conn):
