@@ -74,3 +74,14 @@ def env_for(pg_cluster, serving_url, **extra) -> dict:
     return {"SERVING_URL": serving_url, "PGHOST": pg_cluster, "PGUSER": "gw",
             "PGDATABASE": "attrition_test", "GATEWAY_MAX_ROWS": "50",
             "GATEWAY_SERVING_TIMEOUT": "2", **extra}  # fmt: skip
+
+
+def record_move(db, action, from_version, to_version, pinned, reason, data_kind) -> None:
+    """A row of the production alias's audit trail, as training or set-production write it."""
+    with db.cursor() as cur:
+        cur.execute(
+            "INSERT INTO registry.alias_moves (model_name, alias, action, from_version,"
+            " to_version, pinned, reason, data_kind, operator)"
+            " VALUES ('attrition', 'production', %s, %s, %s, %s, %s, %s, 'test')",
+            (action, from_version, to_version, pinned, reason, data_kind),
+        )

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from gateway_server import SEED, TOKEN, counts, env_for, gateway
+from gateway_server import SEED, TOKEN, counts, env_for, gateway, record_move
 
 
 def test_seed_request_is_answered_and_stored(fn, gateway_db):
@@ -209,13 +209,7 @@ def test_history_shows_the_production_models_moves(fn, gateway_db, app_db):
 
     from pgcluster import as_login
 
-    with gateway_db.cursor() as cur:
-        cur.execute(
-            "INSERT INTO registry.alias_moves (model_name, alias, action, from_version,"
-            " to_version, pinned, reason, data_kind, operator) VALUES"
-            " ('attrition', 'production', 'promote', 4, 5, false, 'gateway test move', 'real',"
-            " 'test')"
-        )
+    record_move(gateway_db, "promote", 4, 5, False, "gateway test move", "real")
     status, out = fn.get("user_id=77&limit=1")
     assert status == 200
     latest = out["production_moves"][0]

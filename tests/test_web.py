@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from gateway_server import TOKEN
+from gateway_server import TOKEN, record_move
 from mlflow_server import free_port
 from serving_server import Server
 
@@ -95,12 +95,7 @@ def test_fill_submit_see_result_and_history(browser, page_url):
 
 
 def test_page_shows_what_production_learned_from(browser, page_url, gateway_db):
-    with gateway_db.cursor() as cur:
-        cur.execute(
-            "INSERT INTO registry.alias_moves (model_name, alias, action, from_version,"
-            " to_version, pinned, reason, data_kind, operator) VALUES ('attrition',"
-            " 'production', 'manual', 8, 7, true, 'web test: roll back', 'synthetic', 'test')"
-        )
+    record_move(gateway_db, "manual", 8, 7, True, "web test: roll back", "synthetic")
     browser.get(page_url + "/?user_id=4242")
     assert browser.find_element(By.ID, "data-kind").text == "synthetic"
     assert "Version 7 of attrition" in browser.find_element(By.ID, "production").text

@@ -180,17 +180,15 @@ run_tests() {
     if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
   }
   stage() {
-    local name=$1 status=0; shift
+    local name=$1 status=0 started=$SECONDS; shift
     log "stage: $name"
     (cd "$REPO" && PATH="$VENV/bin:$PATH" "$@") || status=$?
+    log "stage: $name took $((SECONDS - started)) s"
     record "$name" $status
   }
-  stage "ruff" ruff check .
-  stage "ruff format" ruff format --check .
-  stage "ansible-lint" ansible-lint --profile production
-  stage "pytest" pytest
-  # The role scenarios have their own containers and networks: run them at the same time
-  # (mostly package downloads), then show each one's output in turn.
+  # The role scenarios have their own containers and networks: they run at the same time as
+  # each other and as the lint and pytest stages (they mostly wait on package downloads), and
+  # their output is shown in turn afterwards.
   local roles=(postgres training serving) pids=() logs i
   logs=$(mktemp -d)
   for i in "${!roles[@]}"; do
@@ -198,6 +196,10 @@ run_tests() {
       >"$logs/${roles[$i]}.log" 2>&1 &
     pids+=($!)
   done
+  stage "ruff" ruff check .
+  stage "ruff format" ruff format --check .
+  stage "ansible-lint" ansible-lint --profile production
+  stage "pytest" pytest
   for i in "${!roles[@]}"; do
     local status=0
     wait "${pids[$i]}" || status=$?
@@ -207,6 +209,7 @@ run_tests() {
   done
   rm -rf "$logs"
   stage "molecule whole fleet" molecule test
+  log "fleet.sh test took $SECONDS s in all (installs included)"
   [[ $failed -eq 0 ]] || log "failed stages: ${failures[*]}"
   echo "$passed passed, $failed failed"
   [[ $failed -eq 0 ]]
