@@ -70,6 +70,13 @@ def main() -> None:
         print(f"{'':<44} {result}")
         again, t_reload = timed("load-data again (all unchanged)", loader.load_csv, conn, path)
         print(f"{'':<44} {again}")
+        # A snapshot that drops a tenth of the employees: the rows absent from it are deleted.
+        smaller = Path(tmp) / "smaller.csv"
+        generator.write_csv(frame.iloc[: len(frame) * 9 // 10], smaller)
+        fewer, t_snap = timed(
+            "snapshot without 10 % (deletes them)", loader.load_csv, conn, smaller
+        )
+        print(f"{'':<44} {fewer}")
         conn.close()
         base = create_app_database(sock, "baseline")
         subset = frame.head(args.baseline_rows)
@@ -83,7 +90,8 @@ def main() -> None:
         )
         print(
             f"generate+write {args.rows:,} rows: {t_gen + t_write:.1f} s;"
-            f" validate {t_validate:.1f} s; reload {t_reload:.1f} s"
+            f" validate {t_validate:.1f} s; reload {t_reload:.1f} s; snapshot with deletes"
+            f" {t_snap:.1f} s"
         )
 
 

@@ -12,6 +12,7 @@ import threading
 
 import psycopg2
 import pytest
+from mlflow import MlflowClient
 
 from attrition import loader
 from attrition.training import pipeline, registry
@@ -68,8 +69,8 @@ def test_other_data_kind_replaces_the_champion(conn, trainer_dsn, tmp_path, ibm_
     assert moves[1].challenger_score > 0.7 and moves[1].metric == "roc_auc"
 
 
-def _broken_champion(name, identity) -> str:
-    """A registered version whose model files cannot be loaded, in production."""
+def _broken_version(name, identity, production=True) -> str:
+    """A registered version whose model files cannot be loaded (in production by default)."""
     import mlflow
     from mlflow import MlflowClient
 
@@ -77,14 +78,15 @@ def _broken_champion(name, identity) -> str:
         mlflow.log_text("this is not an MLmodel file: [", "model/MLmodel")
     tags = {"threshold": "0.5", "data.identity": identity}
     version = mlflow.register_model(f"runs:/{run.info.run_id}/model", name, tags=tags).version
-    MlflowClient().set_registered_model_alias(name, registry.ALIAS, version)
+    if production:
+        MlflowClient().set_registered_model_alias(name, registry.ALIAS, version)
     return version
 
 
 def test_unloadable_champion_is_skipped(conn, trainer_dsn, ibm_csv, mlflow_env):
     name = "gate-broken"
     loader.load_csv(conn, ibm_csv)
-    _broken_champion(name, loader.status(conn).identity)
+    _broken_version(name, loader.status(conn).identity)
     assert _run(trainer_dsn, name) == pipeline.EXIT_PROMOTED
     assert _alias(name) == "2"
     assert (
@@ -205,6 +207,18 @@ def test_pin_compare_and_set_and_history(conn, trainer_dsn, ibm_csv, mlflow_env)
     assert "reconcile 1 -> 2" in lines[1] and "moved outside these tools" in lines[1]
     assert "manual    2 -> 1 pinned  by alice (trainer_test)" in lines[3]
     assert "incident 7" in lines[3]
+
+
+def test_manual_move_to_an_unloadable_version_is_refused(trainer_dsn, mlflow_env):
+    """A clear error, no traceback, nothing moved or recorded."""
+    name = "manual-broken"
+    version = _broken_version(name, "real:x.csv", production=False)
+    refused = _cli(trainer_dsn, "set-production", version, "--model", name, "--reason", "try")
+    assert refused.returncode == 1
+    assert "production unchanged:" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert registry.current_champion(MlflowClient(), name) is None
+    assert _moves(trainer_dsn, name) == []
 
 
 def test_history_notices_an_unrecorded_move(conn, trainer_dsn, ibm_csv, mlflow_env):

@@ -136,6 +136,8 @@ def _registry_command(action) -> int:
         log.error("production unchanged: database error: %s", str(err).strip())
     except OSError as err:
         log.error("production unchanged: I/O error: %s", err)
+    except Exception as err:  # e.g. a version whose model does not load: say so, no traceback
+        log.error("production unchanged: %s: %s", type(err).__name__, str(err)[:500])
     return EXIT_FAILED
 
 
