@@ -60,12 +60,15 @@ def tracking(tmp_path_factory):
 
 @pytest.fixture
 def mlflow_env(tracking, monkeypatch):
+    """The shared tracking server for this test; afterwards MLflow's process-wide URI (which
+    set_tracking_uri also writes into os.environ) is cleared, so no later test uses it."""
     import mlflow
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     mlflow.set_tracking_uri(tracking)
-    return tracking
+    yield tracking
+    mlflow.set_tracking_uri(None)
 
 
 @pytest.fixture(scope="session")

@@ -24,10 +24,14 @@ def all_workers_serve(server, version: str) -> bool:
 
 @pytest.fixture
 def registry(tmp_path, monkeypatch):
+    import mlflow
+
     with tracking_server(tmp_path / "mlflow") as url:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        mlflow.set_tracking_uri(url)  # over any process-wide URI an earlier test left
         yield url
+        mlflow.set_tracking_uri(None)
 
 
 def test_follows_alias_refuses_broken_versions_and_survives_registry_loss(registry, tmp_path):
