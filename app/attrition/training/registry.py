@@ -171,17 +171,19 @@ MOVE_COLUMNS = (
     " data_kind, operator, db_account"
 )
 
+# The model's latest moves of the alias, newest first (parameters: name, alias, how many).
+LATEST_MOVES = (
+    f"SELECT {MOVE_COLUMNS} FROM registry.alias_moves"  # noqa: S608 (constants only)
+    " WHERE model_name = %s AND alias = %s ORDER BY id DESC LIMIT %s"
+)
+
 
 def history(dsn: str, name: str, limit: int = 50) -> list[Move]:
     """The latest moves of the model's production alias, newest first."""
     conn = psycopg2.connect(dsn, connect_timeout=10)
     try:
         with conn, conn.cursor() as cur:
-            cur.execute(
-                f"SELECT {MOVE_COLUMNS} FROM registry.alias_moves"  # noqa: S608 (constant)
-                " WHERE model_name = %s AND alias = %s ORDER BY id DESC LIMIT %s",
-                (name, ALIAS, limit),
-            )
+            cur.execute(LATEST_MOVES, (name, ALIAS, limit))
             return [Move(*row) for row in cur.fetchall()]
     finally:
         conn.close()
@@ -193,11 +195,7 @@ class Moves:
     def __init__(self, cur, client: MlflowClient, name: str, operator: str):
         self.cur, self.client, self.name, self.operator = cur, client, name, operator
         cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (MOVE_LOCK, name))
-        cur.execute(
-            f"SELECT {MOVE_COLUMNS} FROM registry.alias_moves"  # noqa: S608 (constant)
-            " WHERE model_name = %s AND alias = %s ORDER BY id DESC LIMIT 1",
-            (name, ALIAS),
-        )
+        cur.execute(LATEST_MOVES, (name, ALIAS, 1))
         row = cur.fetchone()
         self.last = Move(*row) if row else None
         champion = current_champion(client, name)
