@@ -25,6 +25,7 @@ def app(environ, start_response):
     rows = json.loads(body)["dataframe_records"]
     x = np.array([[r[n] for n in NAMES] for r in rows], dtype=np.int64)
     out = json.dumps({"predictions": pipeline.predict_proba(x)[:, 1].tolist()}).encode()
-    start_response("200 OK", [("Content-Type", "application/json"),
-                              ("Content-Length", str(len(out)))])  # fmt: skip
+    start_response(
+        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(out)))]
+    )
     return [out]

@@ -1,4 +1,4 @@
-"""Which model for the 20 features? 5-fold stratified CV on the IBM file, as in its README.
+"""Which model for the 20 features? 5-fold stratified CV on the IBM_CSV file, as in its README.
 
     .venv/bin/python bench/compare_models.py
 
@@ -9,8 +9,6 @@ at the threshold our pipeline would choose (best out-of-fold F1 within the train
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,8 +22,7 @@ from sklearn.preprocessing import SplineTransformer, StandardScaler
 
 from attrition import features
 from attrition.training import evaluate, model
-
-IBM = Path(__file__).resolve().parents[2] / "shared/data/ibm-hr-attrition.csv"
+from testkit.paths import IBM_CSV
 
 
 def candidates():
@@ -35,14 +32,25 @@ def candidates():
     )
     yield "ours: LR balanced C=0.3 (default)", model.build("logistic_regression", 0)
     for c in (0.03, 0.1, 1.0):
-        yield f"LR balanced C={c}", Pipeline(
-            [("s", StandardScaler()),
-             ("c", LogisticRegression(C=c, class_weight="balanced", max_iter=2000))]
-        )  # fmt: skip
-    yield "LR on splines (3 knots) C=0.1", Pipeline(
-        [("s", StandardScaler()), ("sp", SplineTransformer(n_knots=3, degree=2)),
-         ("c", LogisticRegression(C=0.1, class_weight="balanced", max_iter=4000))]
-    )  # fmt: skip
+        yield (
+            f"LR balanced C={c}",
+            Pipeline(
+                [
+                    ("s", StandardScaler()),
+                    ("c", LogisticRegression(C=c, class_weight="balanced", max_iter=2000)),
+                ]
+            ),
+        )
+    yield (
+        "LR on splines (3 knots) C=0.1",
+        Pipeline(
+            [
+                ("s", StandardScaler()),
+                ("sp", SplineTransformer(n_knots=3, degree=2)),
+                ("c", LogisticRegression(C=0.1, class_weight="balanced", max_iter=4000)),
+            ]
+        ),
+    )
     yield "ours: gradient boosting", model.build("gradient_boosting", 0)
     yield "ours: random forest", model.build("random_forest", 0)
     yield (
@@ -64,8 +72,9 @@ def evaluate_cv(estimator, x, y):
     aucs, f1_half, f1_tuned = [], [], []
     for train, test in outer.split(x, y):
         inner = StratifiedKFold(5, shuffle=True, random_state=0)
-        oof = cross_val_predict(clone(estimator), x.iloc[train], y.iloc[train], cv=inner,
-                                method="predict_proba")[:, 1]  # fmt: skip
+        oof = cross_val_predict(
+            clone(estimator), x.iloc[train], y.iloc[train], cv=inner, method="predict_proba"
+        )[:, 1]
         threshold = evaluate.best_f1_threshold(y.iloc[train], oof)
         fitted = clone(estimator).fit(x.iloc[train], y.iloc[train])
         proba = fitted.predict_proba(x.iloc[test])[:, 1]
@@ -76,7 +85,7 @@ def evaluate_cv(estimator, x, y):
 
 
 def main() -> None:
-    records = pd.read_csv(IBM, encoding="utf-8-sig")
+    records = pd.read_csv(IBM_CSV, encoding="utf-8-sig")
     x = features.from_records(records)
     y = (records["Attrition"] == "Yes").astype(int)
     print(f"{'model':<38} {'ROC AUC':>15} {'F1@0.5':>7} {'F1@tuned':>9}")

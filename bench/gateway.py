@@ -24,44 +24,57 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import mlflow
 import mlflow.sklearn
 import psycopg2
 
 from attrition.training import model
+from testkit.gateway_server import GRANTS, SEED, TOKEN
+from testkit.mlflow_server import free_port, tracking_server
+from testkit.model_fixture import fitted, promote, register
+from testkit.paths import CLOUD_FUNCTION, REPO
+from testkit.pgcluster import create_app_database, throwaway_cluster
 
-from gateway_server import GRANTS, SEED, TOKEN
-from mlflow_server import free_port, tracking_server
-from model_fixture import fitted, promote, register
-from pgcluster import create_app_database, throwaway_cluster
 from serving import server, wrk  # bench/serving.py
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
 def body(tmp: Path, rows: int) -> Path:
     path = tmp / f"gw{rows}.json"
-    path.write_text(json.dumps({"user_id": 7, "data": [{**SEED, "age": 20 + i % 40}
-                                                       for i in range(rows)]}))  # fmt: skip
+    path.write_text(
+        json.dumps({"user_id": 7, "data": [{**SEED, "age": 20 + i % 40} for i in range(rows)]})
+    )
     return path
 
 
 def function(source: Path, port: int) -> list[str]:
-    return [str(BIN / "functions-framework"), "--target", "predict", "--source", str(source),
-            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    return [
+        str(BIN / "functions-framework"),
+        "--target",
+        "predict",
+        "--source",
+        str(source),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
 
 
 def write_cost(sock: str, requests: int = 200, rows: int = 20) -> float:
     """Milliseconds per stored prediction row through the function's own Store."""
-    sys.path.insert(0, str(ROOT / "cloud_function"))
+    sys.path.insert(0, str(CLOUD_FUNCTION))
     os.environ.update(PGHOST=sock, PGUSER="gw", PGDATABASE="attrition_test")
     from store import Store
 
     store = Store(1)
-    result = {"name": "attrition", "version": 1, "threshold": 0.3,
-              "predictions": [(False, 0.1)] * rows}  # fmt: skip
+    result = {
+        "name": "attrition",
+        "version": 1,
+        "threshold": 0.3,
+        "predictions": [(False, 0.1)] * rows,
+    }
     values = [[SEED[n] for n in SEED]] * rows
     started = time.perf_counter()
     for _ in range(requests):
@@ -90,49 +103,94 @@ def main() -> None:
             pipeline, x = fitted(seed=1)
             promote(register(pipeline, x))
             model_dir = tmp / "model"
-            mlflow.sklearn.save_model(pipeline, str(model_dir),
-                                      **model.mlflow_options(pipeline, x.head(1), 0.3))  # fmt: skip
+            mlflow.sklearn.save_model(
+                pipeline, str(model_dir), **model.mlflow_options(pipeline, x.head(1), 0.3)
+            )
             threads = {"WORKERS": "2", "THREADS": args.threads}
             sport, fport = free_port(), free_port()
-            serving_env = {"MLFLOW_TRACKING_URI": url,
-                           "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
-                           "ATTRITION_SERVE_CACHE_DIR": str(tmp / "cache")}  # fmt: skip
-            ours_serving = [str(BIN / "gunicorn"), "-c", "python:attrition.serving.gunicorn_conf",
-                            "-b", f"127.0.0.1:{sport}", "-w", "2"]  # fmt: skip
-            fn_env = {"SERVING_URL": f"http://127.0.0.1:{sport}", "GATEWAY_TOKEN": TOKEN,
-                      "PGHOST": sock, "PGUSER": "gw", "PGDATABASE": "attrition_test",
-                      **threads}  # fmt: skip
-            with server(ours_serving, sport, serving_env, tmp / "serving.log"), \
-                    server(function(ROOT / "cloud_function/main.py", fport), fport, fn_env,
-                           tmp / "fn.log", ready="/?user_id=1", headers=auth):  # fmt: skip
+            serving_env = {
+                "MLFLOW_TRACKING_URI": url,
+                "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
+                "ATTRITION_SERVE_CACHE_DIR": str(tmp / "cache"),
+            }
+            ours_serving = [
+                str(BIN / "gunicorn"),
+                "-c",
+                "python:attrition.serving.gunicorn_conf",
+                "-b",
+                f"127.0.0.1:{sport}",
+                "-w",
+                "2",
+            ]
+            fn_env = {
+                "SERVING_URL": f"http://127.0.0.1:{sport}",
+                "GATEWAY_TOKEN": TOKEN,
+                "PGHOST": sock,
+                "PGUSER": "gw",
+                "PGDATABASE": "attrition_test",
+                **threads,
+            }
+            with server(ours_serving, sport, serving_env, tmp / "serving.log"), server(
+                function(CLOUD_FUNCTION / "main.py", fport),
+                fport,
+                fn_env,
+                tmp / "fn.log",
+                ready="/?user_id=1",
+                headers=auth,
+            ):
                 wrk(fport, bodies[1], 8, 2, "/", auth)
-                results["ours"] = {n: wrk(fport, bodies[n], 8, args.seconds, "/", auth)
-                                   for n in (1, 20)}  # fmt: skip
+                results["ours"] = {
+                    n: wrk(fport, bodies[n], 8, args.seconds, "/", auth) for n in (1, 20)
+                }
             sport, fport = free_port(), free_port()
             if args.only_ours:
                 return print(results["ours"])
-            mlflow_cmd = [str(BIN / "mlflow"), "models", "serve", "-m", str(model_dir),
-                          "--env-manager", "local", "-p", str(sport), "-w", "1"]  # fmt: skip
-            proto_env = {"PROTOTYPE_SERVING_URL": f"http://127.0.0.1:{sport}",
-                         "PROTOTYPE_DB_URL": f"postgresql+psycopg2://postgres@/attrition_test"
-                                             f"?host={sock}", **threads}  # fmt: skip
-            with server(mlflow_cmd, sport, {}, tmp / "mlflow-serve.log"), \
-                    server(function(ROOT / "bench/prototype_function/main.py", fport), fport,
-                           proto_env, tmp / "proto.log", ready=None):  # fmt: skip
+            mlflow_cmd = [
+                str(BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                str(model_dir),
+                "--env-manager",
+                "local",
+                "-p",
+                str(sport),
+                "-w",
+                "1",
+            ]
+            proto_env = {
+                "PROTOTYPE_SERVING_URL": f"http://127.0.0.1:{sport}",
+                "PROTOTYPE_DB_URL": f"postgresql+psycopg2://postgres@/attrition_test?host={sock}",
+                **threads,
+            }
+            with server(mlflow_cmd, sport, {}, tmp / "mlflow-serve.log"), server(
+                function(REPO / "bench/prototype_function/main.py", fport),
+                fport,
+                proto_env,
+                tmp / "proto.log",
+                ready=None,
+            ):
                 wrk(fport, bodies[1], 8, 2, "/", auth)
-                results["prototype"] = {n: wrk(fport, bodies[n], 8, args.seconds, "/", auth)
-                                        for n in (1, 20)}  # fmt: skip
+                results["prototype"] = {
+                    n: wrk(fport, bodies[n], 8, args.seconds, "/", auth) for n in (1, 20)
+                }
         cost = write_cost(sock)
     print(f"\ncpus: {os.cpu_count()}, {args.seconds} s per cell, 8 connections, wrk -t1")
-    print(f"{'path':<12} {'rows':>4} {'req/s':>8} {'x proto':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'errors':>6}")  # fmt: skip
+    print(
+        f"{'path':<12} {'rows':>4} {'req/s':>8} {'x proto':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'errors':>6}"
+    )
     for name, cells in results.items():
         for rows, r in cells.items():
             factor = r["rps"] / results["prototype"][rows]["rps"]
-            print(f"{name:<12} {rows:>4} {r['rps']:>8.0f} {factor:>8.1f} {r['p50']:>8.2f} "
-                  f"{r['p99']:>8.2f} {r['non2xx'] + r['socket_errors']:>6}")  # fmt: skip
-    print(f"\ndatabase write cost: {cost:.3f} ms per prediction row (20-row requests, one"
-          " transaction each, Store.save, one connection)")  # fmt: skip
+            print(
+                f"{name:<12} {rows:>4} {r['rps']:>8.0f} {factor:>8.1f} {r['p50']:>8.2f} "
+                f"{r['p99']:>8.2f} {r['non2xx'] + r['socket_errors']:>6}"
+            )
+    print(
+        f"\ndatabase write cost: {cost:.3f} ms per prediction row (20-row requests, one"
+        " transaction each, Store.save, one connection)"
+    )
     shutil.rmtree(tmp, ignore_errors=True)
 
 

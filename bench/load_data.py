@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psycopg2
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from attrition import columns, generator, loader, records
-
-from pgcluster import create_app_database, throwaway_cluster
+from testkit.pgcluster import create_app_database, throwaway_cluster
 
 
 def peak_rss_mb() -> float:

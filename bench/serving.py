@@ -3,7 +3,7 @@
     apt-get install wrk      # Debian's wrk, the load generator
     .venv/bin/python bench/serving.py [--seconds 10]
 
-One model (the default pipeline fitted on the IBM data set), one machine, one load generator
+One model (the default pipeline fitted on the IBM_CSV data set), one machine, one load generator
 (wrk, 1 thread, keep-alive), run one after the other: requests/s and p50/p99 latency for 1-row
 and 100-row requests at 1 and 8 connections; peak RSS per worker and the service's total
 (PSS); then a run at 8 connections during which the `production` alias moves to another version
@@ -27,25 +27,21 @@ import time
 import warnings
 from pathlib import Path
 
-import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import mlflow
 import mlflow.sklearn
+import pandas as pd
 
 from attrition import features
 from attrition.training import model
+from testkit.mlflow_server import free_port, tracking_server, wait_for
+from testkit.paths import IBM_CSV, REPO
 
-from mlflow_server import free_port, tracking_server, wait_for
-
-ROOT = Path(__file__).resolve().parents[1]
-IBM = ROOT.parent / "shared/data/ibm-hr-attrition.csv"
 BIN = Path(sys.executable).parent
 warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
 
 
 def fit(seed: int = 42):
-    records = pd.read_csv(IBM)
+    records = pd.read_csv(IBM_CSV)
     x = features.from_records(records)
     y = (records["Attrition"] == "Yes").astype(int)
     # A 90 % sample per seed: two seeds give two different versions for the alias switch.
@@ -64,14 +60,25 @@ def wait_listening(port: int, seconds: float = 120) -> None:
 
 
 @contextlib.contextmanager
-def server(cmd: list[str], port: int, env: dict, log: Path, ready: str | None = "/ping",
-           headers: dict | None = None):  # fmt: skip
+def server(
+    cmd: list[str],
+    port: int,
+    env: dict,
+    log: Path,
+    ready: str | None = "/ping",
+    headers: dict | None = None,
+):
     """A server process; ready when `ready` answers 2xx (None: when the port accepts)."""
     with log.open("w") as out:
         # PATH: `mlflow models serve` starts `uvicorn` by name from the venv.
         path = f"{BIN}:{os.environ['PATH']}"
-        proc = subprocess.Popen(cmd, env={**os.environ, "PATH": path, **env}, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            cmd,
+            env={**os.environ, "PATH": path, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         if ready is None:
             wait_listening(port)
@@ -83,8 +90,14 @@ def server(cmd: list[str], port: int, env: dict, log: Path, ready: str | None = 
         proc.wait(timeout=60)
 
 
-def wrk(port: int, body: Path, conns: int, seconds: int, path: str = "/invocations",
-        headers: dict | None = None) -> dict:  # fmt: skip
+def wrk(
+    port: int,
+    body: Path,
+    conns: int,
+    seconds: int,
+    path: str = "/invocations",
+    headers: dict | None = None,
+) -> dict:
     script = body.with_suffix(".lua")
     extra = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in (headers or {}).items())
     script.write_text(
@@ -92,9 +105,20 @@ def wrk(port: int, body: Path, conns: int, seconds: int, path: str = "/invocatio
         f'{extra}wrk.body = io.open("{body}"):read("*a")\n'
     )
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(script),
-         f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "wrk",
+            "-t1",
+            f"-c{conns}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
     def ms(text: str) -> float:
         found = re.match(r"([\d.]+)(us|ms|s|m)$", text)
@@ -126,14 +150,27 @@ def memory(master: int) -> dict:
         text = Path(f"/proc/{pid}/{path}").read_text()
         return int(re.search(rf"^{name}:\s+(\d+)", text, re.M).group(1)) / 1024
 
-    return {"workers_peak_rss_mb": [round(field(p, "status", "VmHWM")) for p in pids[1:]],
-            "total_pss_mb": round(sum(field(p, "smaps_rollup", "Pss") for p in pids))}  # fmt: skip
+    return {
+        "workers_peak_rss_mb": [round(field(p, "status", "VmHWM")) for p in pids[1:]],
+        "total_pss_mb": round(sum(field(p, "smaps_rollup", "Pss") for p in pids)),
+    }
 
 
 def ours(port, workers, threads=1, worker_class="sync", extra=None):
-    return [str(BIN / "gunicorn"), "-c", "python:attrition.serving.gunicorn_conf",
-            "-b", f"127.0.0.1:{port}", "-w", str(workers), "--threads", str(threads),
-            "-k", worker_class, *(extra or [])]  # fmt: skip
+    return [
+        str(BIN / "gunicorn"),
+        "-c",
+        "python:attrition.serving.gunicorn_conf",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-k",
+        worker_class,
+        *(extra or []),
+    ]
 
 
 def table(tmp: Path, model_dir: Path, bodies: dict, seconds: int) -> dict:
@@ -141,20 +178,59 @@ def table(tmp: Path, model_dir: Path, bodies: dict, seconds: int) -> dict:
     metrics_dir = tmp / "metrics"
     candidates = {
         "mlflow models serve (1 uvicorn worker)": lambda p: (
-            [str(BIN / "mlflow"), "models", "serve", "-m", str(model_dir), "--env-manager",
-             "local", "-p", str(p), "-w", "1"], {}),
+            [
+                str(BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                str(model_dir),
+                "--env-manager",
+                "local",
+                "-p",
+                str(p),
+                "-w",
+                "1",
+            ],
+            {},
+        ),
         "mlflow models serve (2 uvicorn workers)": lambda p: (
-            [str(BIN / "mlflow"), "models", "serve", "-m", str(model_dir), "--env-manager",
-             "local", "-p", str(p), "-w", "2"], {}),
+            [
+                str(BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                str(model_dir),
+                "--env-manager",
+                "local",
+                "-p",
+                str(p),
+                "-w",
+                "2",
+            ],
+            {},
+        ),
         "bare pipeline app (gunicorn sync x2)": lambda p: (
-            [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{p}", "-w", "2", "--chdir", str(ROOT),
-             "bench.bare_app:app"], {"BARE_MODEL": str(model_dir)}),
+            [
+                str(BIN / "gunicorn"),
+                "-b",
+                f"127.0.0.1:{p}",
+                "-w",
+                "2",
+                "--chdir",
+                str(REPO),
+                "bench.bare_app:app",
+            ],
+            {"BARE_MODEL": str(model_dir)},
+        ),
         "ours (gunicorn sync x2)": lambda p: (ours(p, 2), {}),
         "ours (gunicorn sync x3)": lambda p: (ours(p, 3), {}),
         "ours (gunicorn gthread 2x4)": lambda p: (ours(p, 2, 4, "gthread"), {}),
-    }  # fmt: skip
-    env_ours = {"ATTRITION_SERVE_MODEL_URI": str(model_dir), "PROMETHEUS_MULTIPROC_DIR":
-                str(metrics_dir), "ATTRITION_SERVE_CACHE_DIR": str(tmp / "cache")}  # fmt: skip
+    }
+    env_ours = {
+        "ATTRITION_SERVE_MODEL_URI": str(model_dir),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "ATTRITION_SERVE_CACHE_DIR": str(tmp / "cache"),
+    }
     for name, make in candidates.items():
         port = free_port()
         cmd, env = make(port)
@@ -163,8 +239,9 @@ def table(tmp: Path, model_dir: Path, bodies: dict, seconds: int) -> dict:
             row = {}
             for rows, conns in ((1, 1), (1, 8), (100, 1), (100, 8)):
                 row[(rows, conns)] = wrk(port, bodies[rows], conns, seconds)
-                print(f"  {name}, {rows} rows, {conns} connections: {row[(rows, conns)]}",
-                      flush=True)  # fmt: skip
+                print(
+                    f"  {name}, {rows} rows, {conns} connections: {row[(rows, conns)]}", flush=True
+                )
             row["memory"] = memory(proc.pid)
         results[name] = row
         print(f"{name}: done", flush=True)
@@ -186,20 +263,35 @@ def switch_under_load(tmp: Path, bodies: dict, seconds: int) -> dict:
         client = mlflow.MlflowClient()
         client.set_registered_model_alias("attrition", "production", versions[0])
         port = free_port()
-        env = {"MLFLOW_TRACKING_URI": url, "ATTRITION_SERVE_POLL_SECONDS": "1",
-               "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics2"),
-               "ATTRITION_SERVE_CACHE_DIR": str(tmp / "cache2")}  # fmt: skip
+        env = {
+            "MLFLOW_TRACKING_URI": url,
+            "ATTRITION_SERVE_POLL_SECONDS": "1",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics2"),
+            "ATTRITION_SERVE_CACHE_DIR": str(tmp / "cache2"),
+        }
         with server(ours(port, 2), port, env, tmp / "switch.log"):
             steady = wrk(port, bodies[1], 8, seconds, "/predict")
-            timer = threading.Timer(seconds / 2, client.set_registered_model_alias,
-                                    ("attrition", "production", versions[1]))  # fmt: skip
+            timer = threading.Timer(
+                seconds / 2,
+                client.set_registered_model_alias,
+                ("attrition", "production", versions[1]),
+            )
             timer.start()
             during = wrk(port, bodies[1], 8, seconds, "/predict")
             timer.join()
-            health = json.loads(subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/health"],
-                                               capture_output=True, text=True).stdout)  # fmt: skip
-        return {"steady": steady, "during switch": during,
-                "served after": health["model"]["version"], "expected": versions[1]}  # fmt: skip
+            health = json.loads(
+                subprocess.run(
+                    ["curl", "-s", f"http://127.0.0.1:{port}/health"],
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
+        return {
+            "steady": steady,
+            "during switch": during,
+            "served after": health["model"]["version"],
+            "expected": versions[1],
+        }
 
 
 def main() -> None:
@@ -211,8 +303,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     pipeline, x = fit()
     model_dir = tmp / "model"
-    mlflow.sklearn.save_model(pipeline, str(model_dir),
-                              **model.mlflow_options(pipeline, x.head(1), 0.33))  # fmt: skip
+    mlflow.sklearn.save_model(
+        pipeline, str(model_dir), **model.mlflow_options(pipeline, x.head(1), 0.33)
+    )
     bodies = {}
     for rows in (1, 100):
         bodies[rows] = tmp / f"body{rows}.json"
@@ -221,14 +314,18 @@ def main() -> None:
     print(f"cpus: {os.cpu_count()}, {args.seconds} s per cell, wrk -t1, model: default pipeline")
     results = table(tmp, model_dir, bodies, args.seconds)
     base = results["mlflow models serve (1 uvicorn worker)"]
-    print(f"\n{'server':<40} {'rows':>4} {'conns':>5} {'req/s':>8} {'x mlflow':>8} "
-          f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")  # fmt: skip
+    print(
+        f"\n{'server':<40} {'rows':>4} {'conns':>5} {'req/s':>8} {'x mlflow':>8} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
+    )
     for name, row in results.items():
         for key in ((1, 1), (1, 8), (100, 1), (100, 8)):
             r = row[key]
-            print(f"{name:<40} {key[0]:>4} {key[1]:>5} {r['rps']:>8.0f} "
-                  f"{r['rps'] / base[key]['rps']:>8.1f} {r['p50']:>7.2f} {r['p99']:>7.2f} "
-                  f"{r['non2xx'] + r['socket_errors']:>6}")  # fmt: skip
+            print(
+                f"{name:<40} {key[0]:>4} {key[1]:>5} {r['rps']:>8.0f} "
+                f"{r['rps'] / base[key]['rps']:>8.1f} {r['p50']:>7.2f} {r['p99']:>7.2f} "
+                f"{r['non2xx'] + r['socket_errors']:>6}"
+            )
     print("\nmemory after the runs (peak RSS per worker, service total PSS):")
     for name, row in results.items():
         print(f"  {name:<40} {row['memory']}")
@@ -236,10 +333,13 @@ def main() -> None:
     print("\nalias switch under load (ours, sync x2, 1-row /predict, 8 connections):")
     for label in ("steady", "during switch"):
         r = switch[label]
-        print(f"  {label:<14} {r['rps']:>7.0f} req/s  p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f}"
-              f" ms  max {r['max']:.1f} ms  failed {r['non2xx'] + r['socket_errors']}")  # fmt: skip
-    print(f"  served after the run: version {switch['served after']}"
-          f" (expected {switch['expected']})")  # fmt: skip
+        print(
+            f"  {label:<14} {r['rps']:>7.0f} req/s  p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f}"
+            f" ms  max {r['max']:.1f} ms  failed {r['non2xx'] + r['socket_errors']}"
+        )
+    print(
+        f"  served after the run: version {switch['served after']} (expected {switch['expected']})"
+    )
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: a full `attrition train` run at 1,470 (IBM), 100,000 and 1,000,000 rows.
+"""Benchmark: a full `attrition train` run at 1,470 (IBM_CSV), 100,000 and 1,000,000 rows.
 
     .venv/bin/python bench/train_pipeline.py [--sizes 1470,100000,1000000]
 
@@ -19,11 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+from testkit.paths import IBM_CSV
 
 VM_MEMORY_MB = 8 * 1024
-IBM = HERE.parents[1] / "shared/data/ibm-hr-attrition.csv"
 
 
 class StepTimes(logging.Handler):
@@ -47,16 +45,15 @@ def one(rows: int) -> None:
     from attrition import generator, loader
     from attrition.training import pipeline
     from attrition.training.settings import TrainingSettings
-
-    from mlflow_server import tracking_server
-    from pgcluster import create_app_database, throwaway_cluster
+    from testkit.mlflow_server import tracking_server
+    from testkit.pgcluster import create_app_database, throwaway_cluster
 
     times = StepTimes()
     logging.getLogger("attrition").addHandler(times)
     logging.getLogger("attrition").setLevel(logging.INFO)
     with tempfile.TemporaryDirectory() as tmp, throwaway_cluster() as sock:
         dsn = create_app_database(sock, "bench")
-        path = IBM if rows == 1470 else Path(tmp) / "employees.csv"
+        path = IBM_CSV if rows == 1470 else Path(tmp) / "employees.csv"
         if rows != 1470:
             generator.write_csv(generator.generate(rows, 7), path)
         conn = psycopg2.connect(dsn)

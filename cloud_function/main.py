@@ -33,9 +33,11 @@ def state():
     """Settings, serving client and database pool: created once per instance, on first use."""
     if not _state:
         conf = settings_module.from_env()
-        _state.update(settings=conf, store=Store(conf.pool_size),
-                      serving=ServingClient(conf.serving_url, conf.serving_timeout,
-                                            conf.pool_size))  # fmt: skip
+        _state.update(
+            settings=conf,
+            store=Store(conf.pool_size),
+            serving=ServingClient(conf.serving_url, conf.serving_timeout, conf.pool_size),
+        )
     return _state
 
 
@@ -65,8 +67,11 @@ def predict(request):
             raise Refused(405, f"{request.method} is not allowed: use POST or GET")
     except validation.Invalid as err:
         status, extra = 400, None
-        body = {"error": str(err), **({"field": err.field} if err.field else {}),
-                **({"row": err.row} if err.row is not None else {})}  # fmt: skip
+        body = {
+            "error": str(err),
+            **({"field": err.field} if err.field else {}),
+            **({"row": err.row} if err.row is not None else {}),
+        }
     except Refused as err:
         status, extra, body = err.status, None, {"error": str(err)}
     except Unavailable as err:
@@ -111,8 +116,9 @@ def post(request, app, request_id: str, fields: dict):
     fields.update(user_id=user_id, rows=len(rows))
     key = request.headers.get("Idempotency-Key")
     if key is not None and not IDEMPOTENCY_KEY.match(key):
-        raise validation.Invalid("Idempotency-Key: 1 to 200 printable characters, no spaces",
-                                 field="Idempotency-Key")  # fmt: skip
+        raise validation.Invalid(
+            "Idempotency-Key: 1 to 200 printable characters, no spaces", field="Idempotency-Key"
+        )
     sha = hashlib.sha256(json.dumps(rows).encode()).digest()
     if key is not None:
         replay = stored(app, user_id, key, sha)
@@ -122,8 +128,7 @@ def post(request, app, request_id: str, fields: dict):
     if not app["store"].save(request_id, user_id, key, sha, result, rows):
         return stored(app, user_id, key, sha)  # a concurrent retry stored it first
     fields.update(model_version=result["version"])
-    return 200, answer(request_id, result["name"], result["version"],
-                       result["predictions"]), None  # fmt: skip
+    return 200, answer(request_id, result["name"], result["version"], result["predictions"]), None
 
 
 def stored(app, user_id: int, key: str, sha: bytes):
@@ -140,8 +145,12 @@ def history(request, app):
     user_id = validation.user_id(request.args.get("user_id"))
     raw_limit = request.args.get("limit", "20")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= conf.history_limit:
-        raise validation.Invalid(f"limit: a whole number from 1 to {conf.history_limit}",
-                                 field="limit")  # fmt: skip
+        raise validation.Invalid(
+            f"limit: a whole number from 1 to {conf.history_limit}", field="limit"
+        )
     store = app["store"]
-    return {"user_id": user_id, "predictions": store.history(user_id, int(raw_limit)),
-            "production_moves": store.production_moves(5)}  # fmt: skip
+    return {
+        "user_id": user_id,
+        "predictions": store.history(user_id, int(raw_limit)),
+        "production_moves": store.production_moves(5),
+    }

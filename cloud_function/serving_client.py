@@ -25,23 +25,32 @@ class ServingClient:
             maxsize=pool_size,
             timeout=urllib3.Timeout(connect=min(timeout, 2.0), read=timeout),
             retries=urllib3.Retry(
-                total=1, connect=1, read=0, status=0, other=0, redirect=0,
-                allowed_methods=None, raise_on_status=False,
+                total=1,
+                connect=1,
+                read=0,
+                status=0,
+                other=0,
+                redirect=0,
+                allowed_methods=None,
+                raise_on_status=False,
             ),
-        )  # fmt: skip
+        )
 
     def predict(self, rows: list, names: tuple, request_id: str) -> dict:
         body = json.dumps({"dataframe_split": {"columns": list(names), "data": rows}})
         try:
             answer = self.http.request(
-                "POST", self.url, body=body.encode(),
+                "POST",
+                self.url,
+                body=body.encode(),
                 headers={"Content-Type": "application/json", "X-Request-ID": request_id},
-            )  # fmt: skip
+            )
         except urllib3.exceptions.MaxRetryError as err:
             if isinstance(err.reason, urllib3.exceptions.ReadTimeoutError):
                 raise TimedOut("the serving host did not answer in time") from err
-            raise Unavailable(f"the serving host cannot be reached ({type(err.reason).__name__})"
-                              ) from err  # fmt: skip
+            raise Unavailable(
+                f"the serving host cannot be reached ({type(err.reason).__name__})"
+            ) from err
         except urllib3.exceptions.TimeoutError as err:
             raise TimedOut("the serving host did not answer in time") from err
         except urllib3.exceptions.HTTPError as err:
@@ -54,11 +63,16 @@ class ServingClient:
             out = json.loads(answer.data)
             version = int(out["model"]["version"])
             preds = [(bool(p["attrition"]), float(p["probability"])) for p in out["predictions"]]
-            result = {"name": str(out["model"]["name"]), "version": version,
-                      "threshold": float(out["threshold"]), "predictions": preds}  # fmt: skip
+            result = {
+                "name": str(out["model"]["name"]),
+                "version": version,
+                "threshold": float(out["threshold"]),
+                "predictions": preds,
+            }
         except (ValueError, KeyError, TypeError) as err:
-            raise BadAnswer(f"the serving host's answer is unusable ({type(err).__name__})"
-                            ) from err  # fmt: skip
+            raise BadAnswer(
+                f"the serving host's answer is unusable ({type(err).__name__})"
+            ) from err
         if len(preds) != len(rows) or not all(0 <= p <= 1 for _, p in preds):
             raise BadAnswer("the serving host's answer does not match the request")
         return result

@@ -66,8 +66,9 @@ class Store:
                 try:
                     conn = psycopg2.connect(DSN)
                 except psycopg2.Error as err:
-                    raise DatabaseDown(f"the database cannot be reached ({type(err).__name__})"
-                                       ) from err  # fmt: skip
+                    raise DatabaseDown(
+                        f"the database cannot be reached ({type(err).__name__})"
+                    ) from err
             broken = False
             try:
                 # One transaction: commit at the end, roll back on any error.
@@ -75,8 +76,9 @@ class Store:
                     yield cur
             except psycopg2.Error as err:
                 broken = True  # a server-side error or a lost connection: start afresh
-                raise DatabaseDown(f"the database failed ({type(err).__name__}); nothing was"
-                                   " stored") from err  # fmt: skip
+                raise DatabaseDown(
+                    f"the database failed ({type(err).__name__}); nothing was stored"
+                ) from err
             finally:
                 if broken or conn.closed:
                     conn.close()
@@ -97,8 +99,16 @@ class Store:
         """Store a request and its rows in one transaction; False when a concurrent request
         with the same idempotency key got there first (nothing stored by this one)."""
         with self.connection() as cur:
-            head = (request_id, user_id, key, sha, result["name"], result["version"],
-                    result["threshold"], len(rows))  # fmt: skip
+            head = (
+                request_id,
+                user_id,
+                key,
+                sha,
+                result["name"],
+                result["version"],
+                result["threshold"],
+                len(rows),
+            )
             cur.execute(INSERT_REQUEST, head)
             if cur.fetchone() is None:
                 return False
@@ -115,18 +125,33 @@ class Store:
             rows = cur.fetchall()
         out = []
         for rid, index, created, name, version, probability, label, *features in rows:
-            out.append({"request_id": str(rid), "row": index, "created_at": created.isoformat(),
-                        "model": {"name": name, "version": version},
-                        "attrition": label, "probability": probability,
-                        "features": dict(zip(NAMES, features))})  # fmt: skip
+            out.append(
+                {
+                    "request_id": str(rid),
+                    "row": index,
+                    "created_at": created.isoformat(),
+                    "model": {"name": name, "version": version},
+                    "attrition": label,
+                    "probability": probability,
+                    "features": dict(zip(NAMES, features)),
+                }
+            )
         return out
 
     def production_moves(self, limit: int) -> list:
         with self.connection() as cur:
             cur.execute(MOVES, (limit,))
             rows = cur.fetchall()
-        keys = ("moved_at", "model", "action", "from_version", "to_version", "pinned", "reason",
-                "data_kind")  # fmt: skip
+        keys = (
+            "moved_at",
+            "model",
+            "action",
+            "from_version",
+            "to_version",
+            "pinned",
+            "reason",
+            "data_kind",
+        )
         return [{**dict(zip(keys, row)), "moved_at": row[0].isoformat()} for row in rows]
 
 
@@ -134,6 +159,7 @@ def answer(request_id: str, name: str, version: int, predictions) -> dict:
     return {
         "request_id": request_id,
         "model": {"name": name, "version": version},
-        "predictions": [{"attrition": bool(label), "probability": float(p)}
-                        for label, p in predictions],
-    }  # fmt: skip
+        "predictions": [
+            {"attrition": bool(label), "probability": float(p)} for label, p in predictions
+        ],
+    }

@@ -49,8 +49,9 @@ def request(doc, max_rows: int):
     if not data:
         raise Invalid(f"data: empty; send 1 to {max_rows} employees", field="data")
     if len(data) > max_rows:
-        raise Invalid(f"data: {len(data)} employees, more than the limit of {max_rows}",
-                      field="data")  # fmt: skip
+        raise Invalid(
+            f"data: {len(data)} employees, more than the limit of {max_rows}", field="data"
+        )
     return uid, [row(i, r) for i, r in enumerate(data)]
 
 
@@ -62,8 +63,9 @@ def row(i: int, record) -> list:
             raise Invalid(f"data[{i}].{name}: missing", field=name, row=i)
     for name in record:
         if name not in RANGES:
-            raise Invalid(f"data[{i}].{short(name)[1:-1]}: not a model feature",
-                          field=str(name)[:40], row=i)  # fmt: skip
+            raise Invalid(
+                f"data[{i}].{short(name)[1:-1]}: not a model feature", field=str(name)[:40], row=i
+            )
     return [value(i, name, record[name]) for name in NAMES]
 
 

@@ -1,74 +1,23 @@
-"""Fixtures: a real, throwaway PostgreSQL cluster with the project's migrations applied."""
+"""What every test may use, and the markers: a test under tests/unit is marked `unit` (the
+package only, no services, seconds), one under tests/integration `integration` (real
+PostgreSQL, tracking server, gunicorn, functions-framework, browser). `pytest -m unit` runs the
+first kind alone."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import psycopg2
 import pytest
 
-from gateway_server import GRANTS, env_for, gateway
-from mlflow_server import tracking_server
-from model_fixture import fitted, promote, register
-from pgcluster import as_login, create_app_database, grants_sql, throwaway_cluster
-from serving_server import serving
+from testkit.paths import IBM_CSV
 
-IBM_CSV = Path(__file__).resolve().parents[2] / "shared/data/ibm-hr-attrition.csv"
+HERE = Path(__file__).parent
 
 
-@pytest.fixture(scope="session")
-def pg_cluster():
-    """The cluster's socket directory (fsync off: a test cluster needs no durability)."""
-    with throwaway_cluster(settings=("fsync=off",)) as sock:
-        yield sock
-
-
-@pytest.fixture(scope="session")
-def app_db(pg_cluster):
-    """The application database with all migrations applied; a libpq DSN."""
-    return create_app_database(pg_cluster, "attrition_test")
-
-
-@pytest.fixture
-def conn(app_db):
-    """A connection to an empty training.employees, with no recorded loads."""
-    connection = psycopg2.connect(app_db)
-    with connection, connection.cursor() as cur:
-        cur.execute("TRUNCATE training.employees, training.loads")
-    yield connection
-    connection.close()
-
-
-@pytest.fixture(scope="session")
-def trainer_dsn(app_db):
-    """The app database as a role holding exactly the trainer's grants (the pipeline's and the
-    operator commands' account)."""
-    admin = psycopg2.connect(app_db)
-    with admin, admin.cursor() as cur:
-        cur.execute(grants_sql("postgres_trainer_user", "trainer_test", "attrition_test"))
-    admin.close()
-    return as_login(app_db, "trainer_test")
-
-
-@pytest.fixture(scope="session")
-def tracking(tmp_path_factory):
-    """A tracking server shared by the tests that use their own model names."""
-    with tracking_server(tmp_path_factory.mktemp("mlflow")) as url:
-        yield url
-
-
-@pytest.fixture
-def mlflow_env(tracking, monkeypatch):
-    """The shared tracking server for this test; afterwards MLflow's process-wide URI (which
-    set_tracking_uri also writes into os.environ) is cleared, so no later test uses it."""
-    import mlflow
-
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    mlflow.set_tracking_uri(tracking)
-    yield tracking
-    mlflow.set_tracking_uri(None)
+def pytest_collection_modifyitems(items):
+    for item in items:
+        kind = Path(item.fspath).relative_to(HERE).parts[0]
+        item.add_marker(kind)
 
 
 @pytest.fixture(scope="session")
@@ -76,37 +25,3 @@ def ibm_csv() -> Path:
     if not IBM_CSV.exists():
         pytest.fail(f"the IBM data set is missing at {IBM_CSV}")
     return IBM_CSV
-
-
-@pytest.fixture(scope="session")
-def gateway_db(app_db):
-    """The app database with a role `gw` holding exactly the gateway's grants."""
-    conn = psycopg2.connect(app_db)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(GRANTS)
-    yield conn
-    conn.close()
-
-
-@pytest.fixture(scope="session")
-def serving_url(tmp_path_factory):
-    """Real serving following a tracking server where version 1 is in production."""
-    folder = tmp_path_factory.mktemp("gw-registry")
-    with tracking_server(folder / "mlflow") as url:
-        os.environ["MLFLOW_TRACKING_URI"] = url
-        try:
-            pipeline, x = fitted(seed=1)
-            promote(register(pipeline, x))
-            with serving(folder / "serving", {"MLFLOW_TRACKING_URI": url}) as srv:
-                srv.wait_until(lambda: srv.call("/ping")[0] == 200, 30, "a model")
-                yield srv
-        finally:
-            del os.environ["MLFLOW_TRACKING_URI"]
-
-
-@pytest.fixture(scope="session")
-def fn(gateway_db, pg_cluster, serving_url, tmp_path_factory):
-    """The Cloud Function under functions-framework, as role gw."""
-    with gateway(tmp_path_factory.mktemp("gw"), env_for(pg_cluster, serving_url.url)) as gw:
-        yield gw

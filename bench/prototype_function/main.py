@@ -32,12 +32,25 @@ def predict(request):
         labels = json.loads(answer.read())["predictions"]
     rid = str(uuid.uuid4())
     with engine.begin() as conn:
-        conn.execute(sqlalchemy.text(
-            "INSERT INTO predictions.requests (request_id, user_id, body_sha256, model_name,"
-            " model_version, threshold, row_count) VALUES (:rid, :uid, '\\x00', 'attrition', 1,"
-            " 0.5, :n)"), {"rid": rid, "uid": doc["user_id"], "n": len(labels)})  # fmt: skip
+        conn.execute(
+            sqlalchemy.text(
+                "INSERT INTO predictions.requests (request_id, user_id, body_sha256, model_name,"
+                " model_version, threshold, row_count) VALUES (:rid, :uid, '\\x00', 'attrition', 1,"
+                " 0.5, :n)"
+            ),
+            {"rid": rid, "uid": doc["user_id"], "n": len(labels)},
+        )
         for i, (row, label) in enumerate(zip(doc["data"], labels)):
-            conn.execute(INSERT, {"rid": rid, "i": i, "uid": doc["user_id"], "p": float(label),
-                                  "label": bool(label), **row})  # fmt: skip
+            conn.execute(
+                INSERT,
+                {
+                    "rid": rid,
+                    "i": i,
+                    "uid": doc["user_id"],
+                    "p": float(label),
+                    "label": bool(label),
+                    **row,
+                },
+            )
     engine.dispose()
     return {"predictions": [{"attrition": bool(v)} for v in labels]}

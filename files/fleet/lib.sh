@@ -13,13 +13,14 @@ die() { log "error: $*"; exit 1; }
 # --- the controller's virtualenv (ansible, molecule, the app with its test tools) -------------
 need_venv() {
   local stamp
-  stamp=$(sha256sum "$REPO/pyproject.toml" | cut -c1-16)
+  stamp=$(cat "$REPO/pyproject.toml" "$REPO/tests/testkit/pyproject.toml" | sha256sum | cut -c1-16)
   if [[ -f "$VENV/.fleet-stamp" && $(cat "$VENV/.fleet-stamp") == "$stamp" ]]; then return; fi
   python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
   log "creating the controller venv in $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --upgrade pip
-  "$VENV/bin/pip" install --quiet -e "$REPO[dev]"
+  # The package with its test tools, and the tests' helpers (tests/testkit) as a package of its own.
+  "$VENV/bin/pip" install --quiet -e "$REPO[dev]" -e "$REPO/tests/testkit"
   echo "$stamp" > "$VENV/.fleet-stamp"
 }
 
@@ -199,7 +200,8 @@ run_tests() {
   stage "ruff" ruff check .
   stage "ruff format" ruff format --check .
   stage "ansible-lint" ansible-lint --profile production
-  stage "pytest" pytest
+  stage "pytest unit" pytest -m unit
+  stage "pytest integration" pytest -m integration
   for i in "${!roles[@]}"; do
     local status=0
     wait "${pids[$i]}" || status=$?

@@ -22,23 +22,36 @@ from prometheus_client import multiprocess as _multiprocess
 
 PREFIX = "attrition_serving_"
 
-REQUESTS = Counter(f"{PREFIX}requests_total", "HTTP requests by route and status",
-                   ["route", "status"])  # fmt: skip
+REQUESTS = Counter(
+    f"{PREFIX}requests_total", "HTTP requests by route and status", ["route", "status"]
+)
 LATENCY = Histogram(
-    f"{PREFIX}request_seconds", "Time from request to response, by route", ["route"],
+    f"{PREFIX}request_seconds",
+    "Time from request to response, by route",
+    ["route"],
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
-)  # fmt: skip
+)
 ROWS = Counter(f"{PREFIX}rows_predicted_total", "Rows scored")
-POSITIVE = Counter(f"{PREFIX}rows_positive_total",
-                   "Rows scored above the model's threshold (predicted to leave)")  # fmt: skip
-MODEL = Gauge(f"{PREFIX}model_info", "1 for the model version a live worker serves",
-              ["name", "version", "source"], multiprocess_mode="livemax")  # fmt: skip
-RELOADS = Counter(f"{PREFIX}model_reloads_total",
-                  "Alias checks that changed something: loaded, refused (broken version) or"
-                  " error (registry unreachable)", ["outcome"])  # fmt: skip
-WORKER_EXITS = Counter(f"{PREFIX}worker_exits_total",
-                       "gunicorn workers that exited (graceful reloads included; a rise without"
-                       " a reload means workers crashed or were killed)")  # fmt: skip
+POSITIVE = Counter(
+    f"{PREFIX}rows_positive_total", "Rows scored above the model's threshold (predicted to leave)"
+)
+MODEL = Gauge(
+    f"{PREFIX}model_info",
+    "1 for the model version a live worker serves",
+    ["name", "version", "source"],
+    multiprocess_mode="livemax",
+)
+RELOADS = Counter(
+    f"{PREFIX}model_reloads_total",
+    "Alias checks that changed something: loaded, refused (broken version) or"
+    " error (registry unreachable)",
+    ["outcome"],
+)
+WORKER_EXITS = Counter(
+    f"{PREFIX}worker_exits_total",
+    "gunicorn workers that exited (graceful reloads included; a rise without"
+    " a reload means workers crashed or were killed)",
+)
 
 
 _shown: list[tuple] = []  # the info gauge's current labels in this worker

@@ -34,9 +34,13 @@ LINEAGE = "LINEAGE.json"  # the version's data tags, written beside its files wh
 
 # Lowest, highest and middle values of every feature: a loaded model must score them sensibly.
 SMOKE_ROWS = np.array(
-    [[f.low for f in FEATURES], [f.high for f in FEATURES],
-     [(f.low + f.high) // 2 for f in FEATURES]], dtype=np.int64,
-)  # fmt: skip
+    [
+        [f.low for f in FEATURES],
+        [f.high for f in FEATURES],
+        [(f.low + f.high) // 2 for f in FEATURES],
+    ],
+    dtype=np.int64,
+)
 
 
 class Refused(Exception):
@@ -158,19 +162,35 @@ class ModelStore:
         except Refused as err:
             self.refused[version] = str(err)
             self.last_error = f"version {version} refused: {err}"
-            log.error("model %s version %s refused, still serving %s: %s",
-                      self.settings.model_name, version,
-                      self.current.version if self.current else "nothing", err)  # fmt: skip
+            log.error(
+                "model %s version %s refused, still serving %s: %s",
+                self.settings.model_name,
+                version,
+                self.current.version if self.current else "nothing",
+                err,
+            )
             self.on_change("refused", self.current)
             return
         except Exception as err:  # registry or bucket unreachable: keep serving, try again later
             self.last_error = f"cannot reach the registry: {type(err).__name__}: {str(err)[:200]}"
-            log.warning("%s (still serving %s)", self.last_error,
-                        self.current.version if self.current else "nothing")  # fmt: skip
+            log.warning(
+                "%s (still serving %s)",
+                self.last_error,
+                self.current.version if self.current else "nothing",
+            )
             self.on_change("error", self.current)
             return
-        self._swap(Loaded(self.settings.model_name, version, pipeline, threshold, "registry",
-                          time.time(), **lineage_of(path)))  # fmt: skip
+        self._swap(
+            Loaded(
+                self.settings.model_name,
+                version,
+                pipeline,
+                threshold,
+                "registry",
+                time.time(),
+                **lineage_of(path),
+            )
+        )
         self.last_error = None
 
     def _swap(self, loaded: Loaded) -> None:
@@ -178,8 +198,13 @@ class ModelStore:
         self.current = loaded  # one assignment: requests see the old or the new model, whole
         if loaded.source == "registry":
             self._remember(loaded.version)
-        log.info("serving model %s version %s from %s (was %s)", loaded.name, loaded.version,
-                 loaded.source, old.version if old else "nothing")  # fmt: skip
+        log.info(
+            "serving model %s version %s from %s (was %s)",
+            loaded.name,
+            loaded.version,
+            loaded.source,
+            old.version if old else "nothing",
+        )
         self.on_change("loaded", loaded)
 
     def _serve_path(self, uri: str) -> None:
@@ -203,8 +228,17 @@ class ModelStore:
             log.error("the cached version %s is unusable too: %s", version, err)
             return
         log.warning("serving the cached version %s (the registry gave none)", version)
-        self._swap(Loaded(self.settings.model_name, version, pipeline, threshold, "cache",
-                          time.time(), **lineage_of(self.root / version)))  # fmt: skip
+        self._swap(
+            Loaded(
+                self.settings.model_name,
+                version,
+                pipeline,
+                threshold,
+                "cache",
+                time.time(),
+                **lineage_of(self.root / version),
+            )
+        )
 
     # -- registry and cache -----------------------------------------------------------------
     def _resolve(self) -> str | None:
@@ -246,8 +280,7 @@ class ModelStore:
                 os.replace(tmp, target)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-        log.info("downloaded model %s version %s to %s", self.settings.model_name, version,
-                 target)  # fmt: skip
+        log.info("downloaded model %s version %s to %s", self.settings.model_name, version, target)
         return target
 
     def _remember(self, version: str) -> None:
@@ -259,10 +292,12 @@ class ModelStore:
         return {
             "status": "ok" if self.current else "no model",
             "model": self.current.describe() if self.current else None,
-            "following": None if self.settings.model_uri else f"{ALIAS} every "
-                         f"{self.settings.poll_seconds:g} s",
+            "following": None
+            if self.settings.model_uri
+            else f"{ALIAS} every {self.settings.poll_seconds:g} s",
             "last_check": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.last_check))
-                          if self.last_check else None,
+            if self.last_check
+            else None,
             "last_error": self.last_error,
             "refused": dict(self.refused),  # a copy: the follow thread may add to it
-        }  # fmt: skip
+        }

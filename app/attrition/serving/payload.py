@@ -29,8 +29,9 @@ JSON_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs", "dat
 class BadRequest(Exception):
     """A client error: HTTP status and a message for the client (and the log)."""
 
-    def __init__(self, message: str, status: int = 400, row: int | None = None,
-                 field: str | None = None):  # fmt: skip
+    def __init__(
+        self, message: str, status: int = 400, row: int | None = None, field: str | None = None
+    ):
         super().__init__(message)
         self.status, self.row, self.field = status, row, field
 
@@ -58,8 +59,9 @@ def parse(body: bytes, content_type: str, max_rows: int) -> np.ndarray:
     else:
         raise BadRequest(
             f"unsupported content type {short(kind or '(none)')}: send application/json or"
-            " text/csv", status=415,
-        )  # fmt: skip
+            " text/csv",
+            status=415,
+        )
     if not rows:
         raise BadRequest("no rows: send at least one record")
     if len(rows) > max_rows:
@@ -90,8 +92,11 @@ def from_json(body: bytes):
     key = present[0]
     value = doc[key]
     if key == "dataframe_split":
-        if not isinstance(value, dict) or not isinstance(value.get("columns"), list) or \
-                not isinstance(value.get("data"), list):  # fmt: skip
+        if (
+            not isinstance(value, dict)
+            or not isinstance(value.get("columns"), list)
+            or not isinstance(value.get("data"), list)
+        ):
             raise BadRequest("dataframe_split needs `columns` and `data` lists", field=key)
         return value["columns"], value["data"]
     if isinstance(value, dict) and key in ("inputs", "instances"):
@@ -125,8 +130,9 @@ def from_csv(body: bytes):
             if not INTEGER.match(cell.strip()):
                 raise BadRequest(
                     f"row {i}, field {header[j]}: {short(cell)} is not an integer",
-                    row=i, field=header[j],
-                )  # fmt: skip
+                    row=i,
+                    field=header[j],
+                )
             row[j] = int(cell)
     return header, rows
 
@@ -138,12 +144,18 @@ def check_columns(names, where: str, row: int | None = None) -> None:
     missing = [n for n in NAMES if n not in names]
     extra = [n for n in names if n not in NAME_SET]
     if missing:
-        raise BadRequest(f"{where}, field {missing[0]}: missing"
-                         + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
-                         row=row, field=missing[0])  # fmt: skip
+        raise BadRequest(
+            f"{where}, field {missing[0]}: missing"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            row=row,
+            field=missing[0],
+        )
     if extra:
-        raise BadRequest(f"{where}, field {short(extra[0])[1:-1]}: not a model feature",
-                         row=row, field=extra[0][:40])  # fmt: skip
+        raise BadRequest(
+            f"{where}, field {short(extra[0])[1:-1]}: not a model feature",
+            row=row,
+            field=extra[0][:40],
+        )
     if len(names) != len(NAMES):
         raise BadRequest(f"{where}: a field appears twice", row=row)
 
@@ -180,22 +192,26 @@ def matrix(rows: list) -> np.ndarray:
             out = None
         if out is not None and not ((out < LOW) | (out > HIGH)).any():
             return out
-    return np.array([[value(i, n, v) for n, v in zip(NAMES, row)]
-                     for i, row in enumerate(rows)], dtype=np.int64)  # fmt: skip
+    return np.array(
+        [[value(i, n, v) for n, v in zip(NAMES, row)] for i, row in enumerate(rows)], dtype=np.int64
+    )
 
 
 def value(row: int, name: str, v) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         kind = {bool: "a boolean", str: "a string", type(None): "null"}.get(type(v), "not a number")
-        raise BadRequest(f"row {row}, field {name}: {short(v)} is {kind}, not an integer",
-                         row=row, field=name)  # fmt: skip
+        raise BadRequest(
+            f"row {row}, field {name}: {short(v)} is {kind}, not an integer", row=row, field=name
+        )
     if isinstance(v, float):
         if not math.isfinite(v) or not v.is_integer():
-            raise BadRequest(f"row {row}, field {name}: {short(v)} is not an integer",
-                             row=row, field=name)  # fmt: skip
+            raise BadRequest(
+                f"row {row}, field {name}: {short(v)} is not an integer", row=row, field=name
+            )
         v = int(v)
     low, high = RANGE[name]
     if not low <= v <= high:
-        raise BadRequest(f"row {row}, field {name}: {short(v)} is outside {low}..{high}",
-                         row=row, field=name)  # fmt: skip
+        raise BadRequest(
+            f"row {row}, field {name}: {short(v)} is outside {low}..{high}", row=row, field=name
+        )
     return v

@@ -22,17 +22,29 @@ access = logging.getLogger("attrition.serving.access")
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 JSON = "application/json"
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-           411: "Length Required", 413: "Content Too Large", 415: "Unsupported Media Type",
-           500: "Internal Server Error", 503: "Service Unavailable"}  # fmt: skip
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class JsonLines(logging.Formatter):
     """One JSON object per line: journald keeps them, and any log pipeline can parse them."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = {"level": record.levelname.lower(), "logger": record.name,
-                "msg": record.getMessage(), **getattr(record, "fields", {})}  # fmt: skip
+        line = {
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
@@ -79,7 +91,7 @@ class App:
                 raise payload.BadRequest(
                     f"{method} is not allowed on {path}" if allowed else "no such route",
                     status=405 if allowed else 404,
-                )  # fmt: skip
+                )
             status, body, ctype = handler(environ, fields)
         except payload.BadRequest as err:
             status, body, ctype = err.status, json.dumps(err.body()).encode(), JSON
@@ -93,9 +105,10 @@ class App:
         metrics.LATENCY.labels(route).observe(elapsed)
         fields.update(status=status, ms=round(elapsed * 1000, 3))
         access.info("request", extra={"fields": fields})
-        start_response(f"{status} {REASONS.get(status, '')}",
-                       [("Content-Type", ctype), ("Content-Length", str(len(body))),
-                        ("X-Request-ID", rid)])  # fmt: skip
+        start_response(
+            f"{status} {REASONS.get(status, '')}",
+            [("Content-Type", ctype), ("Content-Length", str(len(body))), ("X-Request-ID", rid)],
+        )
         return [body]
 
     # -- prediction routes ------------------------------------------------------------------
@@ -105,8 +118,9 @@ class App:
             raise payload.BadRequest(
                 "no model is loaded yet: " + (self.store.last_error or "see /health"), status=503
             )
-        x = payload.parse(self._body(environ), environ.get("CONTENT_TYPE", ""),
-                          self.settings.max_rows)  # fmt: skip
+        x = payload.parse(
+            self._body(environ), environ.get("CONTENT_TYPE", ""), self.settings.max_rows
+        )
         proba = model.pipeline.predict_proba(x)[:, 1]
         labels = proba >= model.threshold
         positive = int(labels.sum())
@@ -128,9 +142,10 @@ class App:
         out = {
             "model": {"name": model.name, "version": model.version},
             "threshold": model.threshold,
-            "predictions": [{"attrition": label, "probability": p}
-                            for label, p in zip(labels, proba)],
-        }  # fmt: skip
+            "predictions": [
+                {"attrition": label, "probability": p} for label, p in zip(labels, proba)
+            ],
+        }
         return 200, json.dumps(out).encode(), JSON
 
     def _body(self, environ) -> bytes:

@@ -30,24 +30,31 @@ def build(family: str, seed: int) -> Pipeline:
                 (
                     "classify",
                     HistGradientBoostingClassifier(
-                        learning_rate=0.05, max_iter=300, max_leaf_nodes=15,
-                        l2_regularization=1.0, class_weight="balanced", random_state=seed,
+                        learning_rate=0.05,
+                        max_iter=300,
+                        max_leaf_nodes=15,
+                        l2_regularization=1.0,
+                        class_weight="balanced",
+                        random_state=seed,
                     ),
                 )
             ]
-        )  # fmt: skip
+        )
     if family == "random_forest":
         return Pipeline(
             [
                 (
                     "classify",
                     RandomForestClassifier(
-                        n_estimators=300, min_samples_leaf=5, class_weight="balanced_subsample",
-                        n_jobs=-1, random_state=seed,
+                        n_estimators=300,
+                        min_samples_leaf=5,
+                        class_weight="balanced_subsample",
+                        n_jobs=-1,
+                        random_state=seed,
                     ),
                 )
             ]
-        )  # fmt: skip
+        )
     raise ValueError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 import urllib3
@@ -16,19 +17,33 @@ from flask import Flask, render_template, request
 from attrition.features import FEATURES
 
 # The design's example employee: what the form starts with.
-DEFAULTS = {"age": 40, "distancefromhome": 4, "education": 3, "environmentsatisfaction": 1,
-            "joblevel": 2, "jobsatisfaction": 3, "maritalstatussingle": 1, "monthlyincome": 4000,
-            "numcompaniesworked": 2, "overtime": 0, "percentsalaryhike": 11,
-            "relationshipsatisfaction": 4, "stockoptionlevel": 0, "totalworkingyears": 10,
-            "trainingtimeslastyear": 2, "worklifebalance": 3, "yearsatcompany": 6,
-            "yearsincurrentrole": 3, "yearssincelastpromotion": 2,
-            "yearswithcurrmanager": 2}  # fmt: skip
+DEFAULTS = {
+    "age": 40,
+    "distancefromhome": 4,
+    "education": 3,
+    "environmentsatisfaction": 1,
+    "joblevel": 2,
+    "jobsatisfaction": 3,
+    "maritalstatussingle": 1,
+    "monthlyincome": 4000,
+    "numcompaniesworked": 2,
+    "overtime": 0,
+    "percentsalaryhike": 11,
+    "relationshipsatisfaction": 4,
+    "stockoptionlevel": 0,
+    "totalworkingyears": 10,
+    "trainingtimeslastyear": 2,
+    "worklifebalance": 3,
+    "yearsatcompany": 6,
+    "yearsincurrentrole": 3,
+    "yearssincelastpromotion": 2,
+    "yearswithcurrmanager": 2,
+}
 
 
 # On Google Cloud the VM's service account proves itself with an identity token for the
 # function's URL, from the metadata server (the function is deployed without public access).
-METADATA = ("http://metadata.google.internal/computeMetadata/v1/instance/service-account/"
-            "identity")  # fmt: skip
+METADATA = "http://metadata.google.internal/computeMetadata/v1/instance/service-account/identity"
 
 
 class Gateway:
@@ -42,8 +57,12 @@ class Gateway:
             return self.token
         if self.identity is None or time.monotonic() - self.identity[1] > 1800:
             # Identity tokens live an hour: fetch a fresh one every half hour.
-            answer = self.http.request("GET", self.metadata_url, fields={"audience": self.url},
-                                       headers={"Metadata-Flavor": "Google"})  # fmt: skip
+            answer = self.http.request(
+                "GET",
+                self.metadata_url,
+                fields={"audience": self.url},
+                headers={"Metadata-Flavor": "Google"},
+            )
             if answer.status != 200:
                 raise urllib3.exceptions.HTTPError(f"metadata server: {answer.status}")
             self.identity = (answer.data.decode().strip(), time.monotonic())
@@ -52,8 +71,10 @@ class Gateway:
     def call(self, method: str, body=None, query=None):
         """(status, JSON answer); a gateway that cannot be reached is a 503 like any other."""
         try:
-            headers = {"Authorization": f"Bearer {self.bearer()}",
-                       "Content-Type": "application/json"}  # fmt: skip
+            headers = {
+                "Authorization": f"Bearer {self.bearer()}",
+                "Content-Type": "application/json",
+            }
             data = json.dumps(body) if body is not None else None
             answer = self.http.request(method, self.url, fields=query, headers=headers, body=data)
             return answer.status, json.loads(answer.data or b"{}")
@@ -62,18 +83,29 @@ class Gateway:
             return 503, {"error": problem}
 
 
+# ASCII digits only: str.isdigit() also accepts "²", which int() refuses. The lengths bound
+# int()'s work on hostile input (a user id fits in 19 digits, every feature in 9).
+USER_ID = re.compile(r"[0-9]{1,19}")
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
+
+
+def user_id_of(raw: str) -> int | None:
+    """The positive 63-bit user id in `raw`, or None."""
+    raw = raw.strip()
+    return int(raw) if USER_ID.fullmatch(raw) and 0 < int(raw) < 2**63 else None
+
+
 def parse_form(form) -> tuple[dict, dict, int | None]:
     """(values as typed, errors by field, user id); the same checks as the function's, so most
     mistakes are shown without a round trip."""
     values, errors = {}, {}
-    raw_user = form.get("user_id", "").strip()
-    user_id = int(raw_user) if raw_user.isdigit() and 0 < int(raw_user) < 2**63 else None
+    user_id = user_id_of(form.get("user_id", ""))
     if user_id is None:
         errors["user_id"] = "a positive whole number"
     for f in FEATURES:
         raw = form.get(f.name, "").strip()
         values[f.name] = raw
-        if not raw.lstrip("-").isdigit():
+        if not WHOLE_NUMBER.fullmatch(raw):
             errors[f.name] = f"a whole number from {f.low} to {f.high}"
         elif not f.low <= int(raw) <= f.high:
             errors[f.name] = f"{raw} is outside {f.low} to {f.high}"
@@ -88,9 +120,11 @@ def create_app(gateway: Gateway | None = None) -> Flask:
         auth = os.environ.get("WEB_GATEWAY_AUTH", "token")
         if auth not in ("token", "metadata"):
             raise ValueError(f"WEB_GATEWAY_AUTH={auth!r}: use token or metadata")
-        gateway = Gateway(os.environ["WEB_GATEWAY_URL"], os.environ.get("WEB_GATEWAY_TOKEN", ""),
-                          os.environ.get("WEB_METADATA_URL", METADATA) if auth == "metadata"
-                          else "")  # fmt: skip
+        gateway = Gateway(
+            os.environ["WEB_GATEWAY_URL"],
+            os.environ.get("WEB_GATEWAY_TOKEN", ""),
+            os.environ.get("WEB_METADATA_URL", METADATA) if auth == "metadata" else "",
+        )
     gw = gateway
 
     def page(values, user_id, errors=None, result=None, problem=None, status=200):
@@ -100,15 +134,22 @@ def create_app(gateway: Gateway | None = None) -> Flask:
             history = out.get("predictions") if code == 200 else None
             moves = out.get("production_moves") if code == 200 else None
             problem = problem or (None if code == 200 else out.get("error"))
-        html = render_template("index.html", features=FEATURES, values=values, user_id=user_id,
-                               errors=errors or {}, result=result, problem=problem,
-                               history=history, moves=moves)  # fmt: skip
+        html = render_template(
+            "index.html",
+            features=FEATURES,
+            values=values,
+            user_id=user_id,
+            errors=errors or {},
+            result=result,
+            problem=problem,
+            history=history,
+            moves=moves,
+        )
         return html, status
 
     @app.get("/")
     def form():
-        raw_user = request.args.get("user_id", "1")
-        return page(DEFAULTS, int(raw_user) if raw_user.isdigit() else None)
+        return page(DEFAULTS, user_id_of(request.args.get("user_id", "1")))
 
     @app.post("/")
     def submit():

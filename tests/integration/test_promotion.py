@@ -17,8 +17,8 @@ from mlflow import MlflowClient
 from attrition import loader
 from attrition.training import pipeline, registry
 from attrition.training.settings import TrainingSettings
-
-from helpers import write_rows
+from testkit.csv_files import write_rows
+from testkit.model_fixture import new_run
 
 
 def _run(dsn, name, **overrides) -> int:
@@ -74,7 +74,7 @@ def _broken_version(name, identity, production=True) -> str:
     import mlflow
     from mlflow import MlflowClient
 
-    with mlflow.start_run() as run:
+    with new_run() as run:
         mlflow.log_text("this is not an MLmodel file: [", "model/MLmodel")
     tags = {"threshold": "0.5", "data.identity": identity}
     version = mlflow.register_model(f"runs:/{run.info.run_id}/model", name, tags=tags).version
@@ -254,8 +254,10 @@ def test_one_training_run_at_a_time(conn, trainer_dsn, ibm_csv, mlflow_env):
 def test_audit_trail_is_append_only_for_the_trainer(trainer_dsn):
     conn = psycopg2.connect(trainer_dsn)
     try:
-        for statement in ("UPDATE registry.alias_moves SET reason = 'x'",
-                          "DELETE FROM registry.alias_moves"):  # fmt: skip
+        for statement in (
+            "UPDATE registry.alias_moves SET reason = 'x'",
+            "DELETE FROM registry.alias_moves",
+        ):
             with pytest.raises(psycopg2.errors.InsufficientPrivilege), conn:
                 conn.cursor().execute(statement)
     finally:

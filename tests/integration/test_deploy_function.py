@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-FAKE = ROOT / "tests" / "fake_gcloud"
+import testkit
+from testkit.paths import CLOUD_FUNCTION, REPO
+
+FAKE = Path(testkit.__file__).parent / "fake_gcloud"
 SETTINGS = {
     "function_region": "us-west2",
     "function_vpc_connector": "attrition-connector",
@@ -26,15 +28,18 @@ SETTINGS = {
 @pytest.fixture
 def source(tmp_path):
     folder = tmp_path / "cloud_function"
-    shutil.copytree(ROOT / "cloud_function", folder,
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copytree(CLOUD_FUNCTION, folder, ignore=shutil.ignore_patterns("__pycache__"))
     return folder
 
 
 def fake_env(tmp_path) -> dict:
     path = f"{FAKE}:{Path(sys.executable).parent}:{os.environ['PATH']}"
-    return {**os.environ, "PATH": path, "FAKE_GCLOUD_LOG": str(tmp_path / "gcloud.log"),
-            "FAKE_GCLOUD_STATE": str(tmp_path / "deployed")}  # fmt: skip
+    return {
+        **os.environ,
+        "PATH": path,
+        "FAKE_GCLOUD_LOG": str(tmp_path / "gcloud.log"),
+        "FAKE_GCLOUD_STATE": str(tmp_path / "deployed"),
+    }
 
 
 def deploy(tmp_path, source, *extra, **overrides):
@@ -45,8 +50,11 @@ def deploy(tmp_path, source, *extra, **overrides):
     variables = {**SETTINGS, "function_source": str(source), **overrides}
     run = subprocess.run(
         ["ansible-playbook", "playbooks/deploy_function.yml", "-e", json.dumps(variables), *extra],
-        cwd=ROOT, env=env, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     return calls, run.stdout
@@ -58,20 +66,39 @@ def test_deploy_commands_then_skip_then_redeploy_on_change(tmp_path, source):
     label = calls[1][-1]
     assert label.startswith("--update-labels=attrition-deploy=") and len(label) == 33 + 40
     assert calls[1] == [
-        "functions", "deploy", "ml2-external-inference", "--gen2", "--runtime=python3.12",
-        "--region=us-west2", "--trigger-http", "--no-allow-unauthenticated",
-        "--entry-point=predict", f"--source={source}", "--memory=512Mi", "--timeout=30s",
-        "--max-instances=10", "--min-instances=0", "--vpc-connector=attrition-connector",
+        "functions",
+        "deploy",
+        "ml2-external-inference",
+        "--gen2",
+        "--runtime=python3.12",
+        "--region=us-west2",
+        "--trigger-http",
+        "--no-allow-unauthenticated",
+        "--entry-point=predict",
+        f"--source={source}",
+        "--memory=512Mi",
+        "--timeout=30s",
+        "--max-instances=10",
+        "--min-instances=0",
+        "--vpc-connector=attrition-connector",
         "--egress-settings=private-ranges-only",
         "--set-env-vars=SERVING_URL=http://10.10.0.12:8080,GATEWAY_AUTH=iam,GATEWAY_MAX_ROWS=100,"
         "PGHOST=10.10.0.10,PGDATABASE=attrition,PGUSER=attrition_gateway",
         "--set-secrets=PGPASSWORD=attrition-gateway-db-password:latest",
-        "--quiet", label,
-    ]  # fmt: skip
+        "--quiet",
+        label,
+    ]
     assert calls[2:] == [
-        ["functions", "add-invoker-policy-binding", "ml2-external-inference",
-         "--region=us-west2", f"--member={m}", "--quiet"] for m in SETTINGS["function_invokers"]
-    ]  # fmt: skip
+        [
+            "functions",
+            "add-invoker-policy-binding",
+            "ml2-external-inference",
+            "--region=us-west2",
+            f"--member={m}",
+            "--quiet",
+        ]
+        for m in SETTINGS["function_invokers"]
+    ]
 
     calls, _ = deploy(tmp_path, source)  # nothing changed: only the describe
     assert [c[:2] for c in calls] == [["functions", "describe"]]
@@ -94,10 +121,17 @@ def test_missing_settings_are_named(tmp_path, source):
     log = tmp_path / "gcloud.log"
     env = fake_env(tmp_path)
     run = subprocess.run(
-        ["ansible-playbook", "playbooks/deploy_function.yml", "-e",
-         json.dumps({"function_source": str(source)})],
-        cwd=ROOT, env=env, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            "ansible-playbook",
+            "playbooks/deploy_function.yml",
+            "-e",
+            json.dumps({"function_source": str(source)}),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode != 0
     assert "set function_region, function_vpc_connector" in run.stdout
     assert not log.exists()

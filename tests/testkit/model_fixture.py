@@ -1,6 +1,6 @@
 """Small real models for serving tests, stored exactly as training stores them.
 
-`python tests/model_fixture.py DIR` writes one to DIR (the serving role's molecule scenario
+`python -m testkit.model_fixture DIR` writes one to DIR (the serving role's molecule scenario
 copies it to the host, so the role is tested without a registry).
 """
 
@@ -46,14 +46,22 @@ def save(path: str, threshold: float = 0.3, seed: int = 7) -> None:
 NAME = "attrition"
 
 
+def new_run():
+    """A run in the current tracking server's experiment "tests". MLflow remembers the active
+    experiment process-wide (set_experiment, as training calls it, also writes os.environ): an
+    id from an earlier test's server may not exist on this one."""
+    mlflow.set_experiment("tests")
+    return mlflow.start_run()
+
+
 def register(pipeline, x, threshold=0.3, corrupt=False) -> str:
     """A new registered version stored as training stores it (or with its weights garbled)."""
     options = model.mlflow_options(pipeline, x.head(1), threshold)
     if not corrupt:
-        with mlflow.start_run():
+        with new_run():
             logged = mlflow.sklearn.log_model(pipeline, name="model", **options)
         return mlflow.register_model(logged.model_uri, NAME).version
-    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run() as run:
+    with tempfile.TemporaryDirectory() as tmp, new_run() as run:
         mlflow.sklearn.save_model(pipeline, f"{tmp}/model", **options)
         Path(tmp, "model", "model.skops").write_bytes(b"not a skops file")
         mlflow.log_artifacts(f"{tmp}/model", artifact_path="broken")

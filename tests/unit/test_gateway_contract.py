@@ -1,10 +1,9 @@
 """The function's copy of the feature contract is the generated one."""
 
-from pathlib import Path
-
 from attrition import features
+from testkit.paths import CLOUD_FUNCTION
 
-COPY = Path(__file__).resolve().parents[1] / "cloud_function" / "contract.json"
+COPY = CLOUD_FUNCTION / "contract.json"
 
 
 def test_contract_copy_is_current():

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from attrition import columns, records
-
-from helpers import edit_line, write_rows
+from testkit.csv_files import edit_line, write_rows
 
 
 def test_ibm_file_is_valid(ibm_csv):

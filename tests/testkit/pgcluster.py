@@ -17,8 +17,8 @@ from pathlib import Path
 
 import psycopg2
 
-REPO = Path(__file__).resolve().parents[1]
-MIGRATIONS = REPO / "roles/postgres/files/migrations"
+from testkit.paths import MIGRATIONS, REPO
+
 MIGRATE = REPO / "roles/postgres/files/usr/local/sbin/attrition-migrate"
 
 
@@ -58,10 +58,17 @@ def throwaway_cluster(settings: tuple[str, ...] = ()) -> Iterator[str]:
     options = ["listen_addresses=''", f"unix_socket_directories='{base}'", *settings]
     as_owner(
         [
-            str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"),
-            "-o", " ".join(f"-c {o}" for o in options), "start",
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(base / "log"),
+            "-o",
+            " ".join(f"-c {o}" for o in options),
+            "start",
         ]
-    )  # fmt: skip
+    )
     try:
         yield str(base)
     finally:

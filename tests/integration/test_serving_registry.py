@@ -8,10 +8,9 @@ import time
 
 import pytest
 
-from mlflow_server import tracking_server
-from model_fixture import fitted, promote, register, training_data
-from serving_server import serving
-from test_serving_http import hammer
+from testkit.mlflow_server import tracking_server
+from testkit.model_fixture import fitted, promote, register, training_data
+from testkit.serving_server import hammer, serving
 
 
 def served(server) -> str | None:
@@ -77,8 +76,9 @@ def test_follows_alias_refuses_broken_versions_and_survives_registry_loss(regist
             promote(broken)
             srv.wait_until(
                 lambda b=broken: all(b in srv.call("/health")[2]["refused"] for _ in range(6)),
-                20, f"refusing {broken}",
-            )  # fmt: skip
+                20,
+                f"refusing {broken}",
+            )
             health = srv.call("/health")[2]
             assert words in health["refused"][broken]
             assert health["model"]["version"] == v2
@@ -109,8 +109,9 @@ def test_registry_down_during_checks_keeps_serving(tmp_path, monkeypatch):
     try:  # the tracking server has stopped here
         srv.wait_until(
             lambda: "cannot reach the registry" in (srv.call("/health")[2]["last_error"] or ""),
-            20, "the check failing",
-        )  # fmt: skip
+            20,
+            "the check failing",
+        )
         assert srv.predict(rows)[0] == 200
         assert srv.call("/health")[2]["model"]["version"] == "1"
         text = srv.call("/metrics")[2]

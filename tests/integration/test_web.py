@@ -18,9 +18,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from gateway_server import TOKEN, record_move
-from mlflow_server import free_port
-from serving_server import Server
+from testkit.gateway_server import TOKEN, record_move
+from testkit.mlflow_server import free_port
+from testkit.serving_server import Server
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
@@ -32,11 +32,23 @@ def page_url(fn, tmp_path_factory):
     env = {**os.environ, "WEB_GATEWAY_URL": fn.url + "/", "WEB_GATEWAY_TOKEN": TOKEN}
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "-b", f"127.0.0.1:{port}",
-             "--no-control-socket", "-k", "gthread", "--threads", "4", "--graceful-timeout", "5",
-             "attrition.web.app:create_app()"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--no-control-socket",
+                "-k",
+                "gthread",
+                "--threads",
+                "4",
+                "--graceful-timeout",
+                "5",
+                "attrition.web.app:create_app()",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     try:
         server.wait_until(lambda: server.call("/healthz")[0] == 200, 30, "the web page")
@@ -132,8 +144,9 @@ def test_google_cloud_identity_token_from_the_metadata_server():
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            seen.append((self.path, self.headers.get("Metadata-Flavor"),
-                         self.headers.get("Authorization")))  # fmt: skip
+            seen.append(
+                (self.path, self.headers.get("Metadata-Flavor"), self.headers.get("Authorization"))
+            )
             body = b"id-token-1" if self.path.startswith("/identity") else json.dumps({}).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))

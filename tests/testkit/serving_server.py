@@ -7,13 +7,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from mlflow_server import free_port
+from testkit.mlflow_server import free_port
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
@@ -22,8 +23,14 @@ class Server:
     def __init__(self, proc: subprocess.Popen, url: str, log: Path):
         self.proc, self.url, self.log = proc, url, log
 
-    def call(self, path: str, body: bytes | None = None, ctype: str = "application/json",
-             headers: dict | None = None, timeout: float = 10):  # fmt: skip
+    def call(
+        self,
+        path: str,
+        body: bytes | None = None,
+        ctype: str = "application/json",
+        headers: dict | None = None,
+        timeout: float = 10,
+    ):
         """(status, headers, body as JSON or text) of one request."""
         head = {"Content-Type": ctype, **(headers or {})}
         request = urllib.request.Request(self.url + path, data=body, headers=head)  # noqa: S310
@@ -72,10 +79,22 @@ def serving(folder: Path, env: dict, workers: int = 2) -> Iterator[Server]:
     }
     with log.open("a") as out:
         proc = subprocess.Popen(
-            [GUNICORN, "-c", "python:attrition.serving.gunicorn_conf", "-b", f"127.0.0.1:{port}",
-             "-w", str(workers), "--graceful-timeout", "5"],
-            env=environment, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                GUNICORN,
+                "-c",
+                "python:attrition.serving.gunicorn_conf",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                str(workers),
+                "--graceful-timeout",
+                "5",
+            ],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     try:
         server.wait_until(lambda: server.call("/version")[0] == 200, 60, "the server answering")
@@ -83,3 +102,21 @@ def serving(folder: Path, env: dict, workers: int = 2) -> Iterator[Server]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def hammer(server, rows, stop: threading.Event, results: list, threads: int = 4):
+    """Threads sending 5-row predictions until `stop` is set; each appends (status, version)."""
+
+    def loop():
+        body = json.dumps(rows[:5]).encode()
+        while not stop.is_set():
+            try:
+                status, _, out = server.call("/predict", body, timeout=5)
+                results.append((status, out.get("model", {}).get("version")))
+            except OSError as err:
+                results.append((type(err).__name__, None))
+
+    workers = [threading.Thread(target=loop) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    return workers

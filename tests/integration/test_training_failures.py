@@ -13,8 +13,7 @@ import pytest
 from attrition import loader
 from attrition.training import pipeline, registry
 from attrition.training.settings import TrainingSettings
-
-from mlflow_server import bucket_emulator, tracking_server
+from testkit.mlflow_server import bucket_emulator, tracking_server
 
 
 def _versions(client, name):
@@ -65,12 +64,19 @@ def test_killed_run_leaves_production_and_registry_consistent(
         assert pipeline.run(TrainingSettings(database_dsn=app_db, model_name=name)) == 0
         client = MlflowClient()
         before = client.get_model_version_by_alias(name, registry.ALIAS).version
-        env = {**os.environ, "MLFLOW_TRACKING_URI": url, "ATTRITION_DATABASE_DSN": app_db,
-               "ATTRITION_MODEL_NAME": name, "TMPDIR": str(tmp_path)}  # fmt: skip
+        env = {
+            **os.environ,
+            "MLFLOW_TRACKING_URI": url,
+            "ATTRITION_DATABASE_DSN": app_db,
+            "ATTRITION_MODEL_NAME": name,
+            "TMPDIR": str(tmp_path),
+        }
         proc = subprocess.Popen(
             [sys.executable, "-m", "attrition.cli", "train"],
-            env=env, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 120
         for line in proc.stderr:
             if "step log to MLflow: started" in line or time.monotonic() > deadline:

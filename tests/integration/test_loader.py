@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 
 from attrition import columns, generator, loader, records
-
-from helpers import edit_line, write_rows
-from pgcluster import as_login, grants_sql
+from testkit.csv_files import edit_line, write_rows
+from testkit.pgcluster import as_login, grants_sql
 
 
 def _snapshot(conn):
@@ -66,9 +65,7 @@ def test_changed_new_and_absent_rows(conn, tmp_path, mode):
     generator.write_csv(grown, tmp_path / "g.csv")
     result = loader.load_csv(conn, tmp_path / "g.csv", mode=mode)
     deleted = 1 if mode == "snapshot" else 0
-    assert (result.inserted, result.updated, result.deleted, result.unchanged) == (
-        2, 1, deleted, 8
-    )  # fmt: skip
+    assert (result.inserted, result.updated, result.deleted, result.unchanged) == (2, 1, deleted, 8)
     with conn.cursor() as cur:
         cur.execute("SELECT employee_number FROM training.employees ORDER BY 1")
         numbers = [n for (n,) in cur.fetchall()]
@@ -141,8 +138,11 @@ def test_loader_account_has_only_what_the_modes_need(app_db, conn, tmp_path):
         loader.load_csv(loader_conn, write_rows(tmp_path / "a.csv", rows=30), mode="snapshot")
         loader.load_csv(loader_conn, write_rows(tmp_path / "b.csv", rows=10), mode="upsert")
         assert loader.status(loader_conn).rows == 30
-        for statement in ("UPDATE training.loads SET rows = 1", "DELETE FROM training.loads",
-                          "TRUNCATE training.employees"):  # fmt: skip
+        for statement in (
+            "UPDATE training.loads SET rows = 1",
+            "DELETE FROM training.loads",
+            "TRUNCATE training.employees",
+        ):
             with pytest.raises(psycopg2.errors.InsufficientPrivilege), loader_conn:
                 loader_conn.cursor().execute(statement)
     finally:

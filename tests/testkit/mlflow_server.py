@@ -37,13 +37,25 @@ def tracking_server(folder: Path, artifacts: str | None = None, env=None) -> Ite
     log = (folder / "server.log").open("w")
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "mlflow", "server",
-            "--backend-store-uri", f"sqlite:///{folder}/mlflow.db",
-            "--artifacts-destination", artifacts or str(folder / "artifacts"),
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{folder}/mlflow.db",
+            "--artifacts-destination",
+            artifacts or str(folder / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
         ],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-    )  # fmt: skip
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{url}/health")
@@ -61,12 +73,22 @@ def bucket_emulator(folder: Path, bucket: str) -> Iterator[subprocess.Popen]:
     folder.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1",
-            "--port", str(port), "--default-bucket", bucket, "--quiet",
+            sys.executable,
+            "-m",
+            "gcp_storage_emulator",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--default-bucket",
+            bucket,
+            "--quiet",
         ],
         env={**os.environ, "STORAGE_BASE": str(folder)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     proc.url = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{proc.url}/storage/v1/b/{bucket}")

@@ -106,21 +106,41 @@ def test_long_values_are_not_echoed():
         (as_json({"dataframe_records": ROW}), "application/json", 400, "list of records"),
         (as_json([[1, 2]]), "application/json", 400, "row 0: a record must be an object"),
         (as_json([ROW] * 11), "application/json", 413, "too many rows: 11 > the limit of 10"),
-        (as_json({"dataframe_split": {"columns": list(NAMES)}}), "application/json", 400,
-         "needs `columns` and `data`"),
-        (as_json({"dataframe_split": {"columns": list(NAMES), "data": [[1]]}}),
-         "application/json", 400, "row 0: expected a list of 20 values"),
-        (as_json({"dataframe_split": {"columns": [*NAMES, "age"], "data": [[1] * 21]}}),
-         "application/json", 400, "appears twice"),
-        (as_json({"inputs": {"age": [1, 2], "overtime": [1]}}), "application/json", 400,
-         "same length"),
+        (
+            as_json({"dataframe_split": {"columns": list(NAMES)}}),
+            "application/json",
+            400,
+            "needs `columns` and `data`",
+        ),
+        (
+            as_json({"dataframe_split": {"columns": list(NAMES), "data": [[1]]}}),
+            "application/json",
+            400,
+            "row 0: expected a list of 20 values",
+        ),
+        (
+            as_json({"dataframe_split": {"columns": [*NAMES, "age"], "data": [[1] * 21]}}),
+            "application/json",
+            400,
+            "appears twice",
+        ),
+        (
+            as_json({"inputs": {"age": [1, 2], "overtime": [1]}}),
+            "application/json",
+            400,
+            "same length",
+        ),
         (b"age,overtime\n1,2\n", "text/csv", 400, "columns, field distancefromhome: missing"),
         (b"", "text/csv", 400, "CSV body is empty"),
-        (",".join(NAMES).encode() + b"\n" + b"1," * 19 + b"x\n", "text/csv", 400,
-         "field yearswithcurrmanager: 'x' is not an integer"),
+        (
+            ",".join(NAMES).encode() + b"\n" + b"1," * 19 + b"x\n",
+            "text/csv",
+            400,
+            "field yearswithcurrmanager: 'x' is not an integer",
+        ),
         (",".join(NAMES).encode() + b"\n1,2\n", "text/csv", 400, "row 0: 2 values for 20"),
     ],
-)  # fmt: skip
+)
 def test_bad_bodies(body, ctype, status, words):
     err = error(body, ctype)
     assert err.status == status

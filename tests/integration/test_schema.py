@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from attrition import columns, features
-
-from pgcluster import hand_over, run_migrations
+from testkit.pgcluster import hand_over, run_migrations
 
 
 def _columns(conn, schema, table):

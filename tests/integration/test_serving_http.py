@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 
 from attrition.features import NAMES
-
-from model_fixture import save, training_data
-from serving_server import serving
+from testkit.model_fixture import save, training_data
+from testkit.serving_server import hammer, serving
 
 THRESHOLD = 0.3
 
@@ -29,8 +28,11 @@ def model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(model_dir, tmp_path_factory):
-    env = {"ATTRITION_SERVE_MODEL_URI": str(model_dir), "ATTRITION_SERVE_MAX_ROWS": "500",
-           "ATTRITION_SERVE_MAX_BODY_BYTES": "200000"}  # fmt: skip
+    env = {
+        "ATTRITION_SERVE_MODEL_URI": str(model_dir),
+        "ATTRITION_SERVE_MAX_ROWS": "500",
+        "ATTRITION_SERVE_MAX_BODY_BYTES": "200000",
+    }
     with serving(tmp_path_factory.mktemp("serving"), env) as srv:
         yield srv
 
@@ -120,8 +122,11 @@ def test_one_log_line_per_request_without_feature_values(server, rows):
 
 def metric(server, name: str) -> float:
     text = server.call("/metrics")[2]
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith(name + " ") or line.startswith(name + "{"))  # fmt: skip
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + " ") or line.startswith(name + "{")
+    )
 
 
 def test_metrics_count_over_all_workers(server, rows):
@@ -131,31 +136,16 @@ def test_metrics_count_over_all_workers(server, rows):
         assert server.predict(rows[:7])[0] == 200
     server.predict([{"age": 1}])
     assert metric(server, "attrition_serving_rows_predicted_total") == before_rows + 70
-    assert metric(
-        server, 'attrition_serving_requests_total{route="/predict",status="400"}'
-    ) == before_400 + 1  # fmt: skip
+    assert (
+        metric(server, 'attrition_serving_requests_total{route="/predict",status="400"}')
+        == before_400 + 1
+    )
     text = server.call("/metrics")[2]
     info = 'attrition_serving_model_info{name="attrition",source="path",version="(path)"} 1.0'
     assert info in text
     assert "attrition_serving_request_seconds_bucket" in text
     ratio = metric(server, "attrition_serving_positive_ratio")
     assert 0 < ratio < 1
-
-
-def hammer(server, rows, stop: threading.Event, results: list, threads: int = 4):
-    def loop():
-        body = json.dumps(rows[:5]).encode()
-        while not stop.is_set():
-            try:
-                status, _, out = server.call("/predict", body, timeout=5)
-                results.append((status, out.get("model", {}).get("version")))
-            except OSError as err:
-                results.append((type(err).__name__, None))
-
-    workers = [threading.Thread(target=loop) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    return workers
 
 
 def test_killed_worker_is_replaced(server, rows):
@@ -166,8 +156,10 @@ def test_killed_worker_is_replaced(server, rows):
     threads = hammer(server, rows, stop, results)
     time.sleep(1)
     os.kill(before[0], signal.SIGKILL)
-    server.wait_until(lambda: len(server.workers()) == 2 and before[0] not in server.workers(),
-                      what="a new worker")  # fmt: skip
+    server.wait_until(
+        lambda: len(server.workers()) == 2 and before[0] not in server.workers(),
+        what="a new worker",
+    )
     time.sleep(2)
     stop.set()
     for t in threads:

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from attrition.web.app import DEFAULTS
+from testkit.mlflow_server import free_port
+from testkit.paths import CLOUD_FUNCTION
+from testkit.pgcluster import grants_sql
+from testkit.serving_server import Server
 
-from mlflow_server import free_port
-from pgcluster import grants_sql
-from serving_server import Server
-
-SOURCE = Path(__file__).resolve().parents[1] / "cloud_function"
+SOURCE = CLOUD_FUNCTION
 TOKEN = "test-token-0123456789abcdef"
 # The design's example employee (the web page's defaults are the same one).
 SEED = DEFAULTS
@@ -50,10 +50,22 @@ def gateway(folder: Path, env: dict) -> Iterator[Gateway]:
     environment = {**os.environ, "GATEWAY_TOKEN": TOKEN, **env}
     with log.open("a") as out:
         proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("functions-framework")), "--target", "predict",
-             "--source", str(SOURCE / "main.py"), "--host", "127.0.0.1", "--port", str(port)],
-            env=environment, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                str(Path(sys.executable).with_name("functions-framework")),
+                "--target",
+                "predict",
+                "--source",
+                str(SOURCE / "main.py"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = Gateway(proc, f"http://127.0.0.1:{port}", log)
     try:
         server.wait_until(lambda: server.get("user_id=1")[0] in (200, 503), 60, "the function")
@@ -65,15 +77,23 @@ def gateway(folder: Path, env: dict) -> Iterator[Gateway]:
 
 def counts(db) -> tuple[int, int]:
     with db.cursor() as cur:
-        cur.execute("SELECT (SELECT count(*) FROM predictions.requests),"
-                    " (SELECT count(*) FROM predictions.predictions)")  # fmt: skip
+        cur.execute(
+            "SELECT (SELECT count(*) FROM predictions.requests),"
+            " (SELECT count(*) FROM predictions.predictions)"
+        )
         return cur.fetchone()
 
 
 def env_for(pg_cluster, serving_url, **extra) -> dict:
-    return {"SERVING_URL": serving_url, "PGHOST": pg_cluster, "PGUSER": "gw",
-            "PGDATABASE": "attrition_test", "GATEWAY_MAX_ROWS": "50",
-            "GATEWAY_SERVING_TIMEOUT": "2", **extra}  # fmt: skip
+    return {
+        "SERVING_URL": serving_url,
+        "PGHOST": pg_cluster,
+        "PGUSER": "gw",
+        "PGDATABASE": "attrition_test",
+        "GATEWAY_MAX_ROWS": "50",
+        "GATEWAY_SERVING_TIMEOUT": "2",
+        **extra,
+    }
 
 
 def record_move(db, action, from_version, to_version, pinned, reason, data_kind) -> None:

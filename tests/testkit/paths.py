@@ -1,0 +1,11 @@
+"""Where the repository's parts and the shared data set are, seen from the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CLOUD_FUNCTION = REPO / "cloud_function"
+MIGRATIONS = REPO / "roles/postgres/files/migrations"
+# The real IBM HR data set sits beside the repository (../shared/data), not in it.
+IBM_CSV = REPO.parent / "shared/data/ibm-hr-attrition.csv"

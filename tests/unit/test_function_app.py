@@ -1,0 +1,140 @@
+"""The Cloud Function in-process (functions_framework.create_app and Flask's test client): every
+answer it gives before it needs serving or the database, and how it fails when they are gone.
+
+Neither exists here: PGHOST is an empty socket directory and SERVING_URL a port nothing listens
+on. So a 400 below also proves the request was refused before anything was stored or asked (a
+request that got further would have answered 503). The integration tests (tests/integration/
+test_gateway.py) run the same function under functions-framework against real ones.
+"""
+
+from __future__ import annotations
+
+import json
+
+import functions_framework
+import pytest
+
+from testkit.gateway_server import SEED, TOKEN, env_for
+from testkit.mlflow_server import free_port
+from testkit.paths import CLOUD_FUNCTION
+
+
+@pytest.fixture
+def client(monkeypatch, tmp_path):
+    env = env_for(str(tmp_path), f"http://127.0.0.1:{free_port()}", GATEWAY_TOKEN=TOKEN)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app = functions_framework.create_app(target="predict", source=str(CLOUD_FUNCTION / "main.py"))
+    return app.test_client()
+
+
+def post(client, doc=None, raw=None, headers=None, token=TOKEN):
+    """(status, headers, JSON answer) of a POST; `raw` bytes instead of the JSON of `doc`."""
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    answer = client.post(
+        "/",
+        data=raw if raw is not None else json.dumps(doc).encode(),
+        headers={"Content-Type": "application/json", **auth, **(headers or {})},
+    )
+    return answer.status_code, answer.headers, answer.get_json()
+
+
+def get(client, query, token=TOKEN):
+    answer = client.get(f"/?{query}", headers={"Authorization": f"Bearer {token}"})
+    return answer.status_code, answer.get_json()
+
+
+@pytest.mark.parametrize("token", ["", TOKEN + "x", "Basic " + TOKEN])
+def test_a_valid_bearer_token_is_required(client, token):
+    status, _, out = post(client, {"user_id": 1, "data": [SEED]}, token=token)
+    assert status == 401
+    assert "bearer token" in out["error"]
+    assert get(client, "user_id=1", token=token)[0] == 401
+
+
+BAD = [
+    (
+        {"user_id": "1; DROP TABLE predictions.predictions; --", "data": [SEED]},
+        "user_id",
+        "is not a positive integer",
+    ),
+    ({"user_id": True, "data": [SEED]}, "user_id", "is not a positive integer"),
+    ({"user_id": -3, "data": [SEED]}, "user_id", "is not a positive integer"),
+    ({"user_id": 2**70, "data": [SEED]}, "user_id", "is not a positive integer"),
+    ({"data": [SEED]}, "user_id", "missing"),
+    ({"user_id": 1}, "data", "missing or not a list"),
+    ({"user_id": 1, "data": []}, "data", "empty"),
+    ({"user_id": 1, "data": [SEED] * 51}, "data", "more than the limit of 50"),
+    ({"user_id": 1, "data": [SEED], "debug": 1}, "debug", "unexpected field"),
+    ({"user_id": 1, "data": [SEED, {**SEED, "age": "40"}]}, "age", "data[1].age: '40' is not"),
+    ({"user_id": 1, "data": [{**SEED, "age": 17}]}, "age", "17 is outside 18..70"),
+    ({"user_id": 1, "data": [{**SEED, "overtime": True}]}, "overtime", "True is not an integer"),
+    ({"user_id": 1, "data": [{**SEED, "age": None}]}, "age", "None is not an integer"),
+    ({"user_id": 1, "data": [{**SEED, "age": 40.5}]}, "age", "40.5 is not an integer"),
+    (
+        {"user_id": 1, "data": [{k: v for k, v in SEED.items() if k != "joblevel"}]},
+        "joblevel",
+        "missing",
+    ),
+    ({"user_id": 1, "data": [{**SEED, "salary": 1}]}, "salary", "not a model feature"),
+    ({"user_id": 1, "data": ["x"]}, "data", "not an object"),
+    ([SEED], None, "must be a JSON object"),
+]
+
+
+@pytest.mark.parametrize(("doc", "field", "words"), BAD)
+def test_bad_input_is_named(client, doc, field, words):
+    status, _, out = post(client, doc)
+    assert status == 400, out
+    assert words in out["error"]
+    assert out.get("field") == field
+
+
+@pytest.mark.parametrize(
+    ("raw", "headers", "status", "words"),
+    [
+        (b"{not json", {}, 400, "not valid JSON"),
+        (b"[" * 100_000, {}, 400, "not valid JSON"),
+        (b'{"user_id": 1, "data": []}', {"Content-Type": "text/plain"}, 415, "application/json"),
+        (b" " * 300_000, {}, 413, "larger than"),
+        (
+            json.dumps({"user_id": 1, "data": [SEED]}).encode(),
+            {"Idempotency-Key": "a b"},
+            400,
+            "no spaces",
+        ),
+    ],
+)
+def test_bad_bodies(client, raw, headers, status, words):
+    got, _, out = post(client, raw=raw, headers=headers)
+    assert got == status, out
+    assert words in out["error"]
+
+
+def test_other_methods_are_refused(client):
+    answer = client.put("/", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 405
+    assert "PUT is not allowed" in answer.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("user_id=abc", "user_id"), ("user_id=1&limit=0", "limit"), ("user_id=1&limit=x", "limit")],
+)
+def test_bad_history_queries_are_named(client, query, field):
+    status, out = get(client, query)
+    assert status == 400
+    assert out["field"] == field
+
+
+def test_serving_down_is_a_503_that_names_it(client):
+    status, head, out = post(client, {"user_id": 1, "data": [SEED]})
+    assert status == 503
+    assert "serving" in out["error"]
+    assert head["X-Request-ID"]
+
+
+def test_database_down_is_a_503_that_names_it(client):
+    status, out = get(client, "user_id=1")
+    assert status == 503
+    assert "database" in out["error"]
