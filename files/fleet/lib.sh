@@ -6,6 +6,9 @@ FLEET_SUBNET=${FLEET_SUBNET:-172.30.77.0/24}
 FLEET_HOSTS=(db training serving gateway)
 FLEET_PREFIX=${FLEET_SUBNET%.*}  # hosts get fixed addresses .10 .. .13: pg_hba and listen addresses stay valid
 IMAGE=attrition-fleet-base
+# One pip cache for every local host (and every fleet on this machine): a package is downloaded
+# once, not once per host. pip still resolves each install against the index as a VM would.
+FLEET_PIP_CACHE=${FLEET_PIP_CACHE:-/var/cache/attrition-fleet/pip}
 VENV="$REPO/.venv"
 log() { printf '[fleet %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -96,6 +99,7 @@ create_hosts() {
       --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
       --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
       --tmpfs /run --tmpfs /run/lock --tmpfs /tmp:exec \
+      -v "$FLEET_PIP_CACHE:/root/.cache/pip" \
       --label "attrition-fleet=$FLEET_NAME" "$tag" >/dev/null
   done
   for host in "${FLEET_HOSTS[@]}"; do wait_for_systemd "$(container "$host")"; done

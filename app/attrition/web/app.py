@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pkgutil
 import re
 import time
 
@@ -16,29 +17,8 @@ from flask import Flask, render_template, request
 
 from attrition.features import FEATURES
 
-# The design's example employee: what the form starts with.
-DEFAULTS = {
-    "age": 40,
-    "distancefromhome": 4,
-    "education": 3,
-    "environmentsatisfaction": 1,
-    "joblevel": 2,
-    "jobsatisfaction": 3,
-    "maritalstatussingle": 1,
-    "monthlyincome": 4000,
-    "numcompaniesworked": 2,
-    "overtime": 0,
-    "percentsalaryhike": 11,
-    "relationshipsatisfaction": 4,
-    "stockoptionlevel": 0,
-    "totalworkingyears": 10,
-    "trainingtimeslastyear": 2,
-    "worklifebalance": 3,
-    "yearsatcompany": 6,
-    "yearsincurrentrole": 3,
-    "yearssincelastpromotion": 2,
-    "yearswithcurrmanager": 2,
-}
+# The design's example employee (one file, also the README's request): what the form starts with.
+DEFAULTS = json.loads(pkgutil.get_data("attrition", "example_employee.json"))
 
 
 # On Google Cloud the VM's service account proves itself with an identity token for the
