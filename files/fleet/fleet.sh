@@ -5,13 +5,16 @@
 #   fleet.sh create  the same without site.yml (molecule's create step)
 #   fleet.sh down    remove the hosts and their network (the image stays cached)
 #   fleet.sh test    lint, unit/integration tests and molecule scenarios (the README's test command)
-# FLEET_NAME (default attrition) and FLEET_SUBNET let a second fleet (the tests') run beside yours.
+# FLEET_NAME (default attrition) and FLEET_SUBNET let a second fleet (the tests') run beside yours;
+# FLEET_HOSTS names other hosts (a role's molecule scenario).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE="$REPO/files/fleet"
 # shellcheck source=files/fleet/lib.sh
 source "$HERE/lib.sh"
+# shellcheck source=files/fleet/tests.sh
+source "$HERE/tests.sh"
 
 main() {
   case "${1:-}" in

@@ -3,7 +3,8 @@
 
 FLEET_NAME=${FLEET_NAME:-attrition}
 FLEET_SUBNET=${FLEET_SUBNET:-172.30.77.0/24}
-FLEET_HOSTS=(db training serving gateway)
+# The hosts, in address order; a molecule scenario names its own (FLEET_HOSTS="pg-db pg-client").
+read -ra FLEET_HOSTS <<< "${FLEET_HOSTS:-db training serving gateway}"
 FLEET_PREFIX=${FLEET_SUBNET%.*}  # hosts get fixed addresses .10 .. .13: pg_hba and listen addresses stay valid
 IMAGE=attrition-fleet-base
 # One pip cache for every local host (and every fleet on this machine): a package is downloaded
@@ -167,56 +168,4 @@ Serving: curl -s http://$FLEET_PREFIX.12:8080/health
 Predictions: POST http://$FLEET_PREFIX.13:8080/ with "Authorization: Bearer <$secrets/gateway_token>"
   (the README's curl example); the web page: http://$FLEET_PREFIX.13:8000/
 MSG
-}
-
-# --- the README's test command ----------------------------------------------------------------
-# Each stage runs even when an earlier one failed, so one run shows every failure; the last line
-# counts the stages ("N passed, N failed") and the exit status is non-zero if any failed.
-run_tests() {
-  need_venv
-  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_install postgresql
-  # A real browser for the web page's tests.
-  command -v chromium >/dev/null && command -v chromedriver >/dev/null ||
-    apt_install chromium chromium-driver
-  need_engine
-  need_image
-  local passed=0 failed=0 failures=()
-  record() {  # record NAME STATUS
-    if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
-  }
-  stage() {
-    local name=$1 status=0 started=$SECONDS; shift
-    log "stage: $name"
-    (cd "$REPO" && PATH="$VENV/bin:$PATH" "$@") || status=$?
-    log "stage: $name took $((SECONDS - started)) s"
-    record "$name" $status
-  }
-  # The role scenarios have their own containers and networks: they run at the same time as
-  # each other and as the lint and pytest stages (they mostly wait on package downloads), and
-  # their output is shown in turn afterwards.
-  local roles=(postgres training serving) pids=() logs i
-  logs=$(mktemp -d)
-  for i in "${!roles[@]}"; do
-    (cd "$REPO/roles/${roles[$i]}" && PATH="$VENV/bin:$PATH" molecule test) \
-      >"$logs/${roles[$i]}.log" 2>&1 &
-    pids+=($!)
-  done
-  stage "ruff" ruff check .
-  stage "ruff format" ruff format --check .
-  stage "ansible-lint" ansible-lint --profile production
-  stage "pytest unit" pytest -m unit
-  stage "pytest integration" pytest -m integration
-  for i in "${!roles[@]}"; do
-    local status=0
-    wait "${pids[$i]}" || status=$?
-    log "stage: molecule ${roles[$i]} role"
-    cat "$logs/${roles[$i]}.log"
-    record "molecule ${roles[$i]} role" $status
-  done
-  rm -rf "$logs"
-  stage "molecule whole fleet" molecule test
-  log "fleet.sh test took $SECONDS s in all (installs included)"
-  [[ $failed -eq 0 ]] || log "failed stages: ${failures[*]}"
-  echo "$passed passed, $failed failed"
-  [[ $failed -eq 0 ]]
 }

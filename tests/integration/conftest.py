@@ -4,6 +4,7 @@ migrations, real tracking servers, serving and the function under functions-fram
 from __future__ import annotations
 
 import os
+import sys
 
 import psycopg2
 import pytest
@@ -56,17 +57,27 @@ def tracking(tmp_path_factory):
         yield url
 
 
+@pytest.fixture(autouse=True)
+def _mlflow_uri_restored():
+    """MLflow keeps the tracking URI process-wide (set_tracking_uri also writes os.environ): a
+    test that sets it would hand its server's address to every later test. Each test leaves it
+    as it found it."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if "mlflow" in sys.modules:
+        sys.modules["mlflow"].set_tracking_uri(None)
+    if before is not None:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 @pytest.fixture
 def mlflow_env(tracking, monkeypatch):
-    """The shared tracking server for this test; afterwards MLflow's process-wide URI (which
-    set_tracking_uri also writes into os.environ) is cleared, so no later test uses it."""
+    """The shared tracking server for this test."""
     import mlflow
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     mlflow.set_tracking_uri(tracking)
-    yield tracking
-    mlflow.set_tracking_uri(None)
+    return tracking
 
 
 @pytest.fixture(scope="session")

@@ -184,11 +184,8 @@ def test_tracking_server_unreachable(conn, app_db, ibm_csv, monkeypatch):
     loader.load_csv(conn, ibm_csv)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     mlflow.set_tracking_uri("http://127.0.0.1:9")  # discard port: nothing listens
-    try:
-        with pytest.raises(MlflowException):
-            pipeline.run(settings(app_db))
-    finally:
-        mlflow.set_tracking_uri(None)  # process-wide: later tests must not inherit it
+    with pytest.raises(MlflowException):
+        pipeline.run(settings(app_db))
 
 
 def test_generated_data_trains_well(conn, app_db, tmp_path, mlflow_env):

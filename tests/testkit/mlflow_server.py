@@ -29,6 +29,11 @@ def wait_for(url: str, seconds: float = 60, headers: dict | None = None) -> None
     raise RuntimeError(f"{url} did not answer within {seconds} s")
 
 
+# MLflow 3 starts a job runner and four huey consumers beside the server for GenAI evaluation
+# jobs, which nothing here uses; they cost every test's server startup CPU and memory.
+NO_JOB_RUNNERS = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
 @contextlib.contextmanager
 def tracking_server(folder: Path, artifacts: str | None = None, env=None) -> Iterator[str]:
     """A tracking server proxying artifacts to `artifacts` (default: a local folder)."""
@@ -54,7 +59,7 @@ def tracking_server(folder: Path, artifacts: str | None = None, env=None) -> Ite
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **NO_JOB_RUNNERS, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     try:
