@@ -15,6 +15,7 @@ import functions_framework
 import pytest
 
 from attrition.web.app import DEFAULTS, create_app
+from attrition.web.settings import METADATA, WebSettings
 from testkit.gateway_server import TOKEN, env_for
 from testkit.mlflow_server import free_port
 from testkit.paths import CLOUD_FUNCTION
@@ -127,3 +128,12 @@ def test_a_prediction_that_fails_downstream_is_a_502_with_the_reason(page, funct
 
 def test_health(page):
     assert page.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_settings_name_the_variable_and_the_problem():
+    with pytest.raises(ValueError, match="WEB_GATEWAY_URL must be set"):
+        WebSettings.from_env({})
+    with pytest.raises(ValueError, match="WEB_GATEWAY_AUTH='iap': use token or metadata"):
+        WebSettings.from_env({"WEB_GATEWAY_URL": "http://x/", "WEB_GATEWAY_AUTH": "iap"})
+    conf = WebSettings.from_env({"WEB_GATEWAY_URL": "http://x/", "WEB_GATEWAY_AUTH": "metadata"})
+    assert conf.metadata_url == METADATA

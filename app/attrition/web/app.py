@@ -7,7 +7,6 @@ browser never sees the token. Run by gunicorn: `attrition.web.app:create_app()`.
 from __future__ import annotations
 
 import json
-import os
 import pkgutil
 import re
 import time
@@ -16,14 +15,10 @@ import urllib3
 from flask import Flask, render_template, request
 
 from attrition.features import FEATURES
+from attrition.web.settings import WebSettings
 
 # The design's example employee (one file, also the README's request): what the form starts with.
 DEFAULTS = json.loads(pkgutil.get_data("attrition", "example_employee.json"))
-
-
-# On Google Cloud the VM's service account proves itself with an identity token for the
-# function's URL, from the metadata server (the function is deployed without public access).
-METADATA = "http://metadata.google.internal/computeMetadata/v1/instance/service-account/identity"
 
 
 class Gateway:
@@ -97,14 +92,9 @@ def parse_form(form) -> tuple[dict, dict, int | None]:
 def create_app(gateway: Gateway | None = None) -> Flask:
     app = Flask(__name__)
     if gateway is None:
-        auth = os.environ.get("WEB_GATEWAY_AUTH", "token")
-        if auth not in ("token", "metadata"):
-            raise ValueError(f"WEB_GATEWAY_AUTH={auth!r}: use token or metadata")
-        gateway = Gateway(
-            os.environ["WEB_GATEWAY_URL"],
-            os.environ.get("WEB_GATEWAY_TOKEN", ""),
-            os.environ.get("WEB_METADATA_URL", METADATA) if auth == "metadata" else "",
-        )
+        conf = WebSettings.from_env()
+        metadata = conf.metadata_url if conf.gateway_auth == "metadata" else ""
+        gateway = Gateway(conf.gateway_url, conf.gateway_token, metadata)
     gw = gateway
 
     def page(values, user_id, errors=None, result=None, problem=None, status=200):
