@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 
 from testkit.gateway_server import GRANTS, env_for, gateway
-from testkit.mlflow_server import tracking_server
+from testkit.mlflow_server import STARTUP_SECONDS, tracking_server
 from testkit.model_fixture import fitted, promote, register
 from testkit.pgcluster import as_login, create_app_database, grants_sql, throwaway_cluster
 from testkit.serving_server import serving
@@ -101,7 +101,7 @@ def serving_url(tmp_path_factory):
             pipeline, x = fitted(seed=1)
             promote(register(pipeline, x))
             with serving(folder / "serving", {"MLFLOW_TRACKING_URI": url}) as srv:
-                srv.wait_until(lambda: srv.call("/ping")[0] == 200, 30, "a model")
+                srv.wait_until(lambda: srv.call("/ping")[0] == 200, STARTUP_SECONDS, "a model")
                 yield srv
         finally:
             del os.environ["MLFLOW_TRACKING_URI"]

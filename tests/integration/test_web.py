@@ -19,7 +19,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from testkit.gateway_server import TOKEN, record_move
-from testkit.mlflow_server import free_port
+from testkit.mlflow_server import STARTUP_SECONDS, free_port
 from testkit.serving_server import Server
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -51,7 +51,9 @@ def page_url(fn, tmp_path_factory):
         )
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     try:
-        server.wait_until(lambda: server.call("/healthz")[0] == 200, 30, "the web page")
+        server.wait_until(
+            lambda: server.call("/healthz")[0] == 200, STARTUP_SECONDS, "the web page"
+        )
         yield server.url
     finally:
         proc.terminate()

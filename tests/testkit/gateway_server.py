@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from attrition.web.app import DEFAULTS
-from testkit.mlflow_server import free_port
+from testkit.mlflow_server import STARTUP_SECONDS, free_port
 from testkit.paths import CLOUD_FUNCTION
 from testkit.pgcluster import grants_sql
 from testkit.serving_server import Server
@@ -68,7 +68,9 @@ def gateway(folder: Path, env: dict) -> Iterator[Gateway]:
         )
     server = Gateway(proc, f"http://127.0.0.1:{port}", log)
     try:
-        server.wait_until(lambda: server.get("user_id=1")[0] in (200, 503), 60, "the function")
+        server.wait_until(
+            lambda: server.get("user_id=1")[0] in (200, 503), STARTUP_SECONDS, "the function"
+        )
         yield server
     finally:
         proc.terminate()

@@ -19,7 +19,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(url: str, seconds: float = 60, headers: dict | None = None) -> None:
+# How long a server of ours may take to start: CI runs the scenarios and both pytest processes
+# at once on two cores, where a tracking server's first start (schema migrations) took over a
+# minute. A server that never comes up still fails the test after this.
+STARTUP_SECONDS = 180
+
+
+def wait_for(url: str, seconds: float = STARTUP_SECONDS, headers: dict | None = None) -> None:
     deadline = time.monotonic() + seconds
     request = urllib.request.Request(url, headers=headers or {})  # noqa: S310
     while time.monotonic() < deadline:

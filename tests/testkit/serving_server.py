@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from testkit.mlflow_server import free_port
+from testkit.mlflow_server import STARTUP_SECONDS, free_port
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
@@ -97,7 +97,9 @@ def serving(folder: Path, env: dict, workers: int = 2) -> Iterator[Server]:
         )
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     try:
-        server.wait_until(lambda: server.call("/version")[0] == 200, 60, "the server answering")
+        server.wait_until(
+            lambda: server.call("/version")[0] == 200, STARTUP_SECONDS, "the server answering"
+        )
         yield server
     finally:
         proc.terminate()
