@@ -11,27 +11,15 @@ from __future__ import annotations
 
 import json
 
-import functions_framework
 import pytest
 
-from testkit.gateway_server import SEED, TOKEN, env_for
-from testkit.mlflow_server import free_port
-from testkit.paths import CLOUD_FUNCTION
+from testkit.gateway_server import SEED, TOKEN
 
 
-@pytest.fixture
-def client(monkeypatch, tmp_path):
-    env = env_for(str(tmp_path), f"http://127.0.0.1:{free_port()}", GATEWAY_TOKEN=TOKEN)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    app = functions_framework.create_app(target="predict", source=str(CLOUD_FUNCTION / "main.py"))
-    return app.test_client()
-
-
-def post(client, doc=None, raw=None, headers=None, token=TOKEN):
+def post(function_client, doc=None, raw=None, headers=None, token=TOKEN):
     """(status, headers, JSON answer) of a POST; `raw` bytes instead of the JSON of `doc`."""
     auth = {"Authorization": f"Bearer {token}"} if token else {}
-    answer = client.post(
+    answer = function_client.post(
         "/",
         data=raw if raw is not None else json.dumps(doc).encode(),
         headers={"Content-Type": "application/json", **auth, **(headers or {})},
@@ -39,17 +27,17 @@ def post(client, doc=None, raw=None, headers=None, token=TOKEN):
     return answer.status_code, answer.headers, answer.get_json()
 
 
-def get(client, query, token=TOKEN):
-    answer = client.get(f"/?{query}", headers={"Authorization": f"Bearer {token}"})
+def get(function_client, query, token=TOKEN):
+    answer = function_client.get(f"/?{query}", headers={"Authorization": f"Bearer {token}"})
     return answer.status_code, answer.get_json()
 
 
 @pytest.mark.parametrize("token", ["", TOKEN + "x", "Basic " + TOKEN])
-def test_a_valid_bearer_token_is_required(client, token):
-    status, _, out = post(client, {"user_id": 1, "data": [SEED]}, token=token)
+def test_a_valid_bearer_token_is_required(function_client, token):
+    status, _, out = post(function_client, {"user_id": 1, "data": [SEED]}, token=token)
     assert status == 401
     assert "bearer token" in out["error"]
-    assert get(client, "user_id=1", token=token)[0] == 401
+    assert get(function_client, "user_id=1", token=token)[0] == 401
 
 
 BAD = [
@@ -83,8 +71,8 @@ BAD = [
 
 
 @pytest.mark.parametrize(("doc", "field", "words"), BAD)
-def test_bad_input_is_named(client, doc, field, words):
-    status, _, out = post(client, doc)
+def test_bad_input_is_named(function_client, doc, field, words):
+    status, _, out = post(function_client, doc)
     assert status == 400, out
     assert words in out["error"]
     assert out.get("field") == field
@@ -105,14 +93,14 @@ def test_bad_input_is_named(client, doc, field, words):
         ),
     ],
 )
-def test_bad_bodies(client, raw, headers, status, words):
-    got, _, out = post(client, raw=raw, headers=headers)
+def test_bad_bodies(function_client, raw, headers, status, words):
+    got, _, out = post(function_client, raw=raw, headers=headers)
     assert got == status, out
     assert words in out["error"]
 
 
-def test_other_methods_are_refused(client):
-    answer = client.put("/", headers={"Authorization": f"Bearer {TOKEN}"})
+def test_other_methods_are_refused(function_client):
+    answer = function_client.put("/", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 405
     assert "PUT is not allowed" in answer.get_json()["error"]
 
@@ -121,20 +109,20 @@ def test_other_methods_are_refused(client):
     ("query", "field"),
     [("user_id=abc", "user_id"), ("user_id=1&limit=0", "limit"), ("user_id=1&limit=x", "limit")],
 )
-def test_bad_history_queries_are_named(client, query, field):
-    status, out = get(client, query)
+def test_bad_history_queries_are_named(function_client, query, field):
+    status, out = get(function_client, query)
     assert status == 400
     assert out["field"] == field
 
 
-def test_serving_down_is_a_503_that_names_it(client):
-    status, head, out = post(client, {"user_id": 1, "data": [SEED]})
+def test_serving_down_is_a_503_that_names_it(function_client):
+    status, head, out = post(function_client, {"user_id": 1, "data": [SEED]})
     assert status == 503
     assert "serving" in out["error"]
     assert head["X-Request-ID"]
 
 
-def test_database_down_is_a_503_that_names_it(client):
-    status, out = get(client, "user_id=1")
+def test_database_down_is_a_503_that_names_it(function_client):
+    status, out = get(function_client, "user_id=1")
     assert status == 503
     assert "database" in out["error"]

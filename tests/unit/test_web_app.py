@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import re
 
-import functions_framework
 import pytest
 
 from attrition.web.app import DEFAULTS, create_app
 from attrition.web.settings import METADATA, WebSettings
-from testkit.gateway_server import TOKEN, env_for
-from testkit.mlflow_server import free_port
-from testkit.paths import CLOUD_FUNCTION
+from testkit.gateway_server import TOKEN
 
 
 class FunctionInProcess:
@@ -37,12 +34,8 @@ class FunctionInProcess:
 
 
 @pytest.fixture
-def function(monkeypatch, tmp_path):
-    env = env_for(str(tmp_path), f"http://127.0.0.1:{free_port()}", GATEWAY_TOKEN=TOKEN)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    app = functions_framework.create_app(target="predict", source=str(CLOUD_FUNCTION / "main.py"))
-    return FunctionInProcess(app.test_client())
+def function(function_client):
+    return FunctionInProcess(function_client)
 
 
 @pytest.fixture
