@@ -60,15 +60,24 @@ def current_champion(client: MlflowClient, name: str):
 
 @contextlib.contextmanager
 def training_lock(dsn: str, name: str):
-    """Held for a whole run; released by PostgreSQL when the connection ends, even on SIGKILL."""
+    """Held for a whole run; released by PostgreSQL when the connection ends, even on SIGKILL.
+    A run that ends normally unlocks explicitly before closing: the server ends a closed
+    session's backend (and so frees its locks) only some time later, and a run started right
+    after this one, on a busy machine, found the lock still held."""
     conn = psycopg2.connect(dsn, connect_timeout=10)
+    key = (RUN_LOCK, name)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (RUN_LOCK, name))
+            cur.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", key)
             if not cur.fetchone()[0]:
                 raise Busy(f"another training run of model {name!r} is in progress; try later")
-        yield
+        try:
+            yield
+        finally:
+            # A broken connection took the lock with it; its error must not hide the run's.
+            with contextlib.suppress(psycopg2.Error), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
     finally:
         conn.close()
 
