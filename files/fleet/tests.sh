@@ -12,7 +12,7 @@ run_tests() {
     apt_install chromium chromium-driver
   need_engine
   need_image
-  local passed=0 failed=0 failures=() names=() pids=() logs i
+  local passed=0 failed=0 failures=() logs i
   logs=$(mktemp -d)
   record() {  # record NAME STATUS
     if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
@@ -24,39 +24,58 @@ run_tests() {
     log "stage: $name took $((SECONDS - started)) s"
     record "$name" $status
   }
-  background() {  # background NAME DIR COMMAND...: beside the foreground stages, output kept
-    local name=$1 dir=$2; shift 2
-    (
-      started=$SECONDS status=0
-      cd "$dir" && PATH="$VENV/bin:$PATH" "$@" || status=$?
-      log "stage: $name took $((SECONDS - started)) s"
-      exit $status
-    ) >"$logs/${#names[@]}.log" 2>&1 &
-    names+=("$name")
-    pids+=($!)
+  # The molecule scenarios (containers and networks of their own) are a queue, longest first,
+  # worked off by two background workers beside the lint and pytest stages; the foreground
+  # joins as a third when those are done. More at once only thrashes two cores: every task is a
+  # `docker exec`, and seven scenarios at once spent half the CPU in the kernel and dockerd.
+  local jobs=(
+    "molecule whole fleet|.|molecule test"
+    "molecule Google Cloud shape|.|molecule test -s gcp"
+    "molecule mlflow role|roles/mlflow|molecule test"
+    "molecule serving role|roles/serving|molecule test"
+    "molecule training role|roles/training|molecule test"
+    "molecule gateway role|roles/gateway|molecule test"
+    "molecule postgres role|roles/postgres|molecule test"
+  )
+  echo 0 > "$logs/next"
+  next_job() {  # print the index of the next job to run, nothing when the queue is empty
+    local n
+    exec 9>"$logs/lock"
+    flock 9
+    n=$(<"$logs/next")
+    echo $((n + 1)) > "$logs/next"
+    exec 9>&-
+    if ((n < ${#jobs[@]})); then echo "$n"; fi
   }
-  # Every molecule scenario has containers and a network of its own: they all run in the
-  # background from the start, beside each other and the lint and pytest stages (they spend
-  # much of their time waiting on downloads, apt and services starting), longest first; their
-  # output is shown in turn afterwards.
-  background "molecule whole fleet" "$REPO" molecule test
-  background "molecule Google Cloud shape" "$REPO" molecule test -s gcp
-  local role
-  for role in postgres mlflow training serving gateway; do
-    background "molecule $role role" "$REPO/roles/$role" molecule test
-  done
+  work() {  # run queued jobs until none is left; each keeps its output and "status seconds"
+    local i name dir command started status
+    while i=$(next_job) && [[ -n $i ]]; do
+      IFS='|' read -r name dir command <<< "${jobs[$i]}"
+      started=$SECONDS status=0
+      # shellcheck disable=SC2086  # the command is words on purpose
+      (cd "$REPO/$dir" && PATH="$VENV/bin:$PATH" $command) >"$logs/$i.log" 2>&1 || status=$?
+      echo "$status $((SECONDS - started))" > "$logs/$i.status"
+    done
+  }
+  local workers=()
+  work & workers+=($!)
+  work & workers+=($!)
   stage "ruff" ruff check .
   stage "ruff format" ruff format --check .
   stage "ansible-lint" ansible-lint --profile production
   stage "pytest unit" pytest -m unit
   # Two processes, a test module each at a time (module-scoped servers stay in one process).
   stage "pytest integration" pytest -m integration -n 2 --dist loadfile
-  for i in "${!names[@]}"; do
-    local status=0
-    wait "${pids[$i]}" || status=$?
-    log "stage: ${names[$i]} (ran in the background; its output follows)"
+  log "the foreground joins the molecule queue"
+  work
+  wait "${workers[@]}"
+  for i in "${!jobs[@]}"; do
+    local name status took
+    name=${jobs[$i]%%|*}
+    read -r status took < "$logs/$i.status"
+    log "stage: $name took $took s (queued; its output follows)"
     cat "$logs/$i.log"
-    record "${names[$i]}" $status
+    record "$name" "$status"
   done
   rm -rf "$logs"
   log "fleet.sh test took $SECONDS s in all (installs included)"
