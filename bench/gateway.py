@@ -123,7 +123,7 @@ def main() -> None:
                 "2",
             ]
             fn_env = {
-                "SERVING_URL": f"http://127.0.0.1:{sport}",
+                "GATEWAY_SERVING_URL": f"http://127.0.0.1:{sport}",
                 "GATEWAY_TOKEN": TOKEN,
                 "PGHOST": sock,
                 "PGUSER": "gw",

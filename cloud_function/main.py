@@ -32,11 +32,11 @@ _state = {}
 def state():
     """Settings, serving client and database pool: created once per instance, on first use."""
     if not _state:
-        conf = settings_module.from_env()
+        conf = settings_module.Settings.from_env()
         _state.update(
             settings=conf,
-            store=Store(conf.pool_size),
-            serving=ServingClient(conf.serving_url, conf.serving_timeout, conf.pool_size),
+            store=Store(conf.db_pool_size),
+            serving=ServingClient(conf.serving_url, conf.serving_timeout, conf.db_pool_size),
         )
     return _state
 

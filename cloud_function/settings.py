@@ -1,45 +1,62 @@
-"""The function's settings, from its environment (read once per instance).
+"""The function's settings, from its environment (read once per instance): the package's pattern
+(attrition/settings.py), a frozen dataclass whose defaults give each field's type, one
+GATEWAY_<FIELD> variable per field.
 
 Locally the gateway role writes them to an EnvironmentFile; on Google Cloud the deploy playbook
 passes them with --set-env-vars and the secrets with --set-secrets. The database is reached with
 libpq's own variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD).
 """
 
+from __future__ import annotations
+
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+PREFIX = "GATEWAY_"
 
 
 @dataclass(frozen=True)
 class Settings:
-    serving_url: str
+    # Where the serving host answers, e.g. http://serving:8080 (required).
+    serving_url: str = ""
     # "token": a bearer token must match GATEWAY_TOKEN (the local fleet). "iam": Google Cloud
     # checked the caller's identity token before the request reached us.
-    auth: str
-    token: str
-    max_rows: int
-    max_body_bytes: int
-    serving_timeout: float
-    pool_size: int
-    history_limit: int
+    auth: str = "token"
+    token: str = ""
+    max_rows: int = 100
+    max_body_bytes: int = 262144
+    serving_timeout: float = 5.0
+    db_pool_size: int = 8
+    history_limit: int = 100
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        conf = cls(**typed_from_env(cls, PREFIX, env))
+        if conf.auth not in ("token", "iam"):
+            raise ValueError(f"GATEWAY_AUTH={conf.auth!r}: use token or iam")
+        if conf.auth == "token" and len(conf.token) < 16:
+            raise ValueError("GATEWAY_TOKEN must be 16 characters or more when GATEWAY_AUTH=token")
+        if not conf.serving_url:
+            raise ValueError("GATEWAY_SERVING_URL must be set, e.g. http://serving:8080")
+        return conf
 
 
-def from_env(env=None) -> Settings:
+# The function is deployed on its own (this folder is all Google Cloud gets), so it cannot import
+# attrition.settings: this is a copy of its typed_from_env, kept equal by a unit test
+# (tests/unit/test_function_settings.py).
+def typed_from_env(cls, prefix: str, env: dict[str, str] | None = None) -> dict:
+    """{field: value} for each field of dataclass `cls` whose PREFIX_FIELD variable is set,
+    converted to the type of the field's default (a clear error names the variable)."""
     env = os.environ if env is None else env
-    auth = env.get("GATEWAY_AUTH", "token")
-    if auth not in ("token", "iam"):
-        raise ValueError(f"GATEWAY_AUTH={auth!r}: use token or iam")
-    token = env.get("GATEWAY_TOKEN", "")
-    if auth == "token" and len(token) < 16:
-        raise ValueError("GATEWAY_TOKEN must be 16 characters or more when GATEWAY_AUTH=token")
-    if not env.get("SERVING_URL"):
-        raise ValueError("SERVING_URL must be set, e.g. http://serving:8080")
-    return Settings(
-        serving_url=env["SERVING_URL"].rstrip("/"),
-        auth=auth,
-        token=token,
-        max_rows=int(env.get("GATEWAY_MAX_ROWS", "100")),
-        max_body_bytes=int(env.get("GATEWAY_MAX_BODY_BYTES", "262144")),
-        serving_timeout=float(env.get("GATEWAY_SERVING_TIMEOUT", "5")),
-        pool_size=int(env.get("GATEWAY_DB_POOL_SIZE", "8")),
-        history_limit=int(env.get("GATEWAY_HISTORY_LIMIT", "100")),
-    )
+    values = {}
+    for f in fields(cls):
+        key = f"{prefix}{f.name.upper()}"
+        raw = env.get(key)
+        if raw is None:
+            continue
+        kind = type(f.default)
+        try:
+            values[f.name] = kind(raw)
+        except ValueError:
+            raise ValueError(f"{key}={raw!r} is not a valid {kind.__name__}") from None
+    return values

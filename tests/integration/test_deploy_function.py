@@ -82,7 +82,7 @@ def test_deploy_commands_then_skip_then_redeploy_on_change(tmp_path, source):
         "--min-instances=0",
         "--vpc-connector=attrition-connector",
         "--egress-settings=private-ranges-only",
-        "--set-env-vars=SERVING_URL=http://10.10.0.12:8080,GATEWAY_AUTH=iam,GATEWAY_MAX_ROWS=100,"
+        "--set-env-vars=GATEWAY_SERVING_URL=http://10.10.0.12:8080,GATEWAY_AUTH=iam,GATEWAY_MAX_ROWS=100,"
         "PGHOST=10.10.0.10,PGDATABASE=attrition,PGUSER=attrition_gateway",
         "--set-secrets=PGPASSWORD=attrition-gateway-db-password:latest",
         "--quiet",

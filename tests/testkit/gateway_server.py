@@ -88,7 +88,7 @@ def counts(db) -> tuple[int, int]:
 
 def env_for(pg_cluster, serving_url, **extra) -> dict:
     return {
-        "SERVING_URL": serving_url,
+        "GATEWAY_SERVING_URL": serving_url,
         "PGHOST": pg_cluster,
         "PGUSER": "gw",
         "PGDATABASE": "attrition_test",

@@ -1,9 +1,9 @@
 """The Cloud Function in-process (functions_framework.create_app and Flask's test client): every
 answer it gives before it needs serving or the database, and how it fails when they are gone.
 
-Neither exists here: PGHOST is an empty socket directory and SERVING_URL a port nothing listens
-on. So a 400 below also proves the request was refused before anything was stored or asked (a
-request that got further would have answered 503). The integration tests (tests/integration/
+Neither exists here: PGHOST is an empty socket directory and GATEWAY_SERVING_URL a port nothing
+listens on. So a 400 below also proves the request was refused before anything was stored or asked
+(a request that got further would have answered 503). The integration tests (tests/integration/
 test_gateway.py) run the same function under functions-framework against real ones.
 """
 

@@ -1,0 +1,60 @@
+"""The function's settings: typed from GATEWAY_* variables, each bad value named."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+
+import pytest
+
+from attrition import settings as package_settings
+from testkit.paths import CLOUD_FUNCTION
+
+_spec = importlib.util.spec_from_file_location("function_settings", CLOUD_FUNCTION / "settings.py")
+function_settings = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = function_settings  # dataclasses look their module up there
+_spec.loader.exec_module(function_settings)
+Settings = function_settings.Settings
+
+GOOD = {"GATEWAY_SERVING_URL": "http://serving:8080", "GATEWAY_TOKEN": "t" * 16}
+
+
+def test_the_defaults_and_typed_values():
+    conf = Settings.from_env({**GOOD, "GATEWAY_SERVING_TIMEOUT": "2.5", "GATEWAY_MAX_ROWS": "7"})
+    assert conf.serving_url == "http://serving:8080"
+    assert conf.serving_timeout == 2.5
+    assert conf.max_rows == 7
+    assert conf.db_pool_size == 8
+    assert conf.auth == "token"
+
+
+def test_iam_needs_no_token():
+    conf = Settings.from_env({"GATEWAY_SERVING_URL": "http://s", "GATEWAY_AUTH": "iam"})
+    assert conf.auth == "iam"
+    assert conf.token == ""
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GATEWAY_TOKEN": "t" * 16}, "GATEWAY_SERVING_URL must be set"),
+        ({**GOOD, "GATEWAY_AUTH": "open"}, "GATEWAY_AUTH='open': use token or iam"),
+        ({**GOOD, "GATEWAY_TOKEN": "short"}, "GATEWAY_TOKEN must be 16 characters or more"),
+        ({**GOOD, "GATEWAY_MAX_ROWS": "ten"}, "GATEWAY_MAX_ROWS='ten' is not a valid int"),
+        (
+            {**GOOD, "GATEWAY_SERVING_TIMEOUT": "x"},
+            "GATEWAY_SERVING_TIMEOUT='x' is not a valid float",
+        ),
+    ],
+)
+def test_a_bad_setting_is_named(env, message):
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env(env)
+
+
+def test_the_conversion_is_the_packages_own():
+    """The function cannot import the package (it is deployed alone), so it carries a copy of
+    the conversion: the copy must stay the same code."""
+    copy = inspect.getsource(function_settings.typed_from_env)
+    assert copy == inspect.getsource(package_settings.typed_from_env)
