@@ -13,6 +13,12 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE="$REPO/files/fleet"
 # shellcheck source=files/fleet/lib.sh
 source "$HERE/lib.sh"
+# shellcheck source=files/fleet/engine.sh
+source "$HERE/engine.sh"
+# shellcheck source=files/fleet/image.sh
+source "$HERE/image.sh"
+# shellcheck source=files/fleet/hosts.sh
+source "$HERE/hosts.sh"
 # shellcheck source=files/fleet/tests.sh
 source "$HERE/tests.sh"
 

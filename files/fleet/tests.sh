@@ -1,4 +1,4 @@
-# The README's test command (fleet.sh test). Sourced by fleet.sh after lib.sh.
+# The README's test command (fleet.sh test). Sourced by fleet.sh, last.
 # shellcheck shell=bash
 
 # Each stage runs even when an earlier one failed, so one run shows every failure; the last line
