@@ -24,11 +24,11 @@ source "$HERE/tests.sh"
 
 main() {
   case "${1:-}" in
-    up)      need_venv; need_engine; need_image; create_hosts; converge; train_now; wait_serving; show_access ;;
+    up)      need_venv deploy; need_engine; need_image; create_hosts; converge; train_now; wait_serving; show_access ;;
     create)  need_engine; need_image; create_hosts ;;
     down)    need_engine; remove_hosts ;;
     image)   need_engine; need_image ;;
-    venv)    need_venv ;;
+    venv)    need_venv dev ;;
     test)    run_tests ;;
     *) echo "usage: $0 up|create|down|image|venv|test" >&2; exit 2 ;;
   esac

@@ -7,18 +7,31 @@ VENV="$REPO/.venv"
 log() { printf '[fleet %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# --- the controller's virtualenv (ansible, molecule, the app with its test tools) -------------
+# --- the controller's virtualenv --------------------------------------------------------------
+# `need_venv deploy` (fleet.sh up): the package with Ansible only. `need_venv dev` (fleet.sh
+# test): with its test tools and the tests' helpers (tests/testkit) as a package of their own.
+# A venv carries a stamp per kind (of the pyproject files it was made from); dev covers deploy.
 need_venv() {
-  local stamp
+  local kind=$1 stamp made
   stamp=$(cat "$REPO/pyproject.toml" "$REPO/tests/testkit/pyproject.toml" | sha256sum | cut -c1-16)
-  if [[ -f "$VENV/.fleet-stamp" && $(cat "$VENV/.fleet-stamp") == "$stamp" ]]; then return; fi
-  python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
-  log "creating the controller venv in $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --upgrade pip
-  # The package with its test tools, and the tests' helpers (tests/testkit) as a package of its own.
-  "$VENV/bin/pip" install --quiet -e "$REPO[dev]" -e "$REPO/tests/testkit"
-  echo "$stamp" > "$VENV/.fleet-stamp"
+  for made in dev "$kind"; do
+    if [[ -f "$VENV/.fleet-stamp-$made" && $(cat "$VENV/.fleet-stamp-$made") == "$stamp" ]]; then
+      return
+    fi
+  done
+  if [[ ! -x "$VENV/bin/pip" ]]; then
+    python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+    log "creating the controller venv in $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --upgrade pip
+  fi
+  log "installing the controller's $kind tools into $VENV"
+  if [[ $kind == dev ]]; then
+    "$VENV/bin/pip" install --quiet -e "$REPO[dev]" -e "$REPO/tests/testkit"
+  else
+    "$VENV/bin/pip" install --quiet -e "$REPO[deploy]"
+  fi
+  echo "$stamp" > "$VENV/.fleet-stamp-$kind"
 }
 
 apt_install() {

@@ -5,7 +5,7 @@
 # counts the stages ("N passed, N failed") and the exit status is non-zero if any failed. Every
 # stage logs its time; docs/benchmarks.md keeps the budget per stage.
 run_tests() {
-  need_venv
+  need_venv dev
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_install postgresql
   # A real browser for the web page's tests.
   command -v chromium >/dev/null && command -v chromedriver >/dev/null ||

@@ -3,6 +3,7 @@ requests, refuses broken versions, survives the registry going away."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -13,12 +14,16 @@ from testkit.model_fixture import fitted, promote, register, training_data
 from testkit.serving_server import hammer, serving
 
 
-def served(server) -> str | None:
-    return server.call("/health")[2]["model"]["version"]
+def versions_served(server) -> set[str]:
+    """What the live workers serve, all of them: the model_info gauge is the maximum over live
+    workers, so an old version stays at 1 while any worker still serves it. (Sampling /health
+    can miss a worker: an idle worker tends to take every next connection.)"""
+    text = server.call("/metrics")[2]
+    return set(re.findall(r'model_info\{[^}]*version="([^"]*)"[^}]*\} 1\.0', text))
 
 
 def all_workers_serve(server, version: str) -> bool:
-    return all(served(server) == version for _ in range(8))
+    return versions_served(server) == {version}
 
 
 @pytest.fixture
