@@ -7,5 +7,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 CLOUD_FUNCTION = REPO / "cloud_function"
 MIGRATIONS = REPO / "roles/postgres/files/migrations"
+STRATEGY_PLUGINS = REPO / "files/ansible/strategy_plugins"
 # The real IBM HR data set sits beside the repository (../shared/data), not in it.
 IBM_CSV = REPO.parent / "shared/data/ibm-hr-attrition.csv"
