@@ -22,9 +22,22 @@ source "$HERE/hosts.sh"
 # shellcheck source=files/fleet/tests.sh
 source "$HERE/tests.sh"
 
+# The controller's venv (downloads) is made while the engine starts and the image is built
+# (debootstrap): the two took 100-190 s each one after the other. Debian packages first, in one
+# apt run, since apt allows one at a time.
+up() {
+  local venv_job
+  need_packages
+  need_venv deploy & venv_job=$!
+  need_engine
+  need_image
+  wait "$venv_job" || die "the controller venv could not be made (see above)"
+  create_hosts; converge; train_now; wait_serving; show_access
+}
+
 main() {
   case "${1:-}" in
-    up)      need_venv deploy; need_engine; need_image; create_hosts; converge; train_now; wait_serving; show_access ;;
+    up)      up ;;
     create)  need_engine; need_image; create_hosts ;;
     down)    need_engine; remove_hosts ;;
     image)   need_engine; need_image ;;

@@ -34,6 +34,15 @@ need_venv() {
   echo "$stamp" > "$VENV/.fleet-stamp-$kind"
 }
 
+# What `up` needs from Debian/Ubuntu and is missing, in one apt run.
+need_packages() {
+  local missing=()
+  python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
+}
+
 apt_install() {
   [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null ||
     die "need the Debian/Ubuntu packages: $*; install them (as root: apt-get install $*) and re-run"
