@@ -36,7 +36,9 @@ def state():
         _state.update(
             settings=conf,
             store=Store(conf.db_pool_size),
-            serving=ServingClient(conf.serving_url, conf.serving_timeout, conf.db_pool_size),
+            serving=ServingClient(
+                conf.serving_url, conf.serving_timeout, conf.db_pool_size, conf.serving_ca_file
+            ),
         )
     return _state
 

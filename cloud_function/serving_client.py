@@ -19,9 +19,11 @@ class BadAnswer(Exception):
 
 
 class ServingClient:
-    def __init__(self, url: str, timeout: float, pool_size: int):
+    def __init__(self, url: str, timeout: float, pool_size: int, ca_file: str = ""):
         self.url = url + "/predict"
+        # https is verified (urllib3's default): against ca_file when given, else the system's CAs.
         self.http = urllib3.PoolManager(
+            ca_certs=ca_file or None,
             maxsize=pool_size,
             timeout=urllib3.Timeout(connect=min(timeout, 2.0), read=timeout),
             retries=urllib3.Retry(

@@ -17,8 +17,10 @@ PREFIX = "GATEWAY_"
 
 @dataclass(frozen=True)
 class Settings:
-    # Where the serving host answers, e.g. http://serving:8080 (required).
+    # Where the serving host answers, e.g. https://serving:8080 (required), and the CA file its
+    # certificate must chain to (empty: the system's CAs).
     serving_url: str = ""
+    serving_ca_file: str = ""
     # "token": a bearer token must match GATEWAY_TOKEN (the local fleet). "iam": Google Cloud
     # checked the caller's identity token before the request reached us.
     auth: str = "token"
@@ -37,7 +39,7 @@ class Settings:
         if conf.auth == "token" and len(conf.token) < 16:
             raise ValueError("GATEWAY_TOKEN must be 16 characters or more when GATEWAY_AUTH=token")
         if not conf.serving_url:
-            raise ValueError("GATEWAY_SERVING_URL must be set, e.g. http://serving:8080")
+            raise ValueError("GATEWAY_SERVING_URL must be set, e.g. https://serving:8080")
         return conf
 
 

@@ -81,14 +81,16 @@ train_now() {
 }
 
 wait_serving() {
-  local url
-  url="http://$(address_of serving):8080/health"
+  local url ca="${FLEET_SECRETS_DIR:-$REPO/inventory/local/.secrets}/ca/ca.crt"
+  url="https://$(address_of serving):8080/health"
   log "waiting until serving has loaded the production model ($url)"
   for _ in $(seq 60); do
-    "$VENV/bin/python" - "$url" <<'PY' && return 0
-import json, sys, urllib.request
+    "$VENV/bin/python" - "$url" "$ca" <<'PY' && return 0
+import json, ssl, sys, urllib.request
+tls = ssl.create_default_context(cafile=sys.argv[2])
 try:
-    print("serving:", json.load(urllib.request.urlopen(sys.argv[1], timeout=2))["model"])
+    answer = urllib.request.urlopen(sys.argv[1], timeout=2, context=tls)
+    print("serving:", json.load(answer)["model"])
 except Exception:  # 503 until a model is loaded, or not listening yet
     sys.exit(1)
 PY
@@ -106,10 +108,11 @@ The fleet is up: $(for h in "${FLEET_HOSTS[@]}"; do printf '%s ' "$(container "$
 Employee data, as the loader role:
   docker exec -it -e PGPASSWORD="\$(cat $secrets/postgres_loader_password)" $(container db) \\
     psql -h localhost -U attrition_loader attrition -c 'SELECT count(*) FROM training.employees'
-MLflow UI: http://$db:5000 (user admin, password in $secrets/mlflow_admin_password)
+Every front end is TLS with the fleet's CA: $secrets/ca/ca.crt
+MLflow UI: https://$db:5000 (user admin, password in $secrets/mlflow_admin_password)
 Training log: docker exec $(container training) journalctl -u attrition-train
-Serving: curl -s http://$serving:8080/health
-Predictions: POST http://$gateway:8080/ with "Authorization: Bearer <$secrets/gateway_token>"
-  (the README's curl example); the web page: http://$gateway:8000/
+Serving: curl -s --cacert $secrets/ca/ca.crt https://$serving:8080/health
+Predictions: POST https://$gateway:8080/ with "Authorization: Bearer <$secrets/gateway_token>"
+  (the README's curl example); the web page: https://$gateway/
 MSG
 }

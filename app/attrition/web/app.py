@@ -22,9 +22,12 @@ DEFAULTS = json.loads(pkgutil.get_data("attrition", "example_employee.json"))
 
 
 class Gateway:
-    def __init__(self, url: str, token: str = "", metadata_url: str = ""):
+    def __init__(self, url: str, token: str = "", metadata_url: str = "", ca_file: str = ""):
         self.url, self.token, self.metadata_url = url, token, metadata_url
-        self.http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2, read=15), retries=False)
+        # https is verified (urllib3's default): against ca_file when given, else the system's CAs.
+        self.http = urllib3.PoolManager(
+            ca_certs=ca_file or None, timeout=urllib3.Timeout(connect=2, read=15), retries=False
+        )
         self.identity: tuple[str, float] | None = None  # (token, fetched at)
 
     def bearer(self) -> str:
@@ -94,7 +97,7 @@ def create_app(gateway: Gateway | None = None) -> Flask:
     if gateway is None:
         conf = WebSettings.from_env()
         metadata = conf.metadata_url if conf.gateway_auth == "metadata" else ""
-        gateway = Gateway(conf.gateway_url, conf.gateway_token, metadata)
+        gateway = Gateway(conf.gateway_url, conf.gateway_token, metadata, conf.gateway_ca_file)
     gw = gateway
 
     def page(values, user_id, errors=None, result=None, problem=None, status=200):

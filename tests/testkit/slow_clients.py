@@ -1,0 +1,184 @@
+"""Slow clients against one front end, while normal requests measure whether it still answers.
+
+    python -m testkit.slow_clients URL [--cacert CA] [--header 'Name: value'] [--token-file F]
+                                       [--body JSON] [--connections 200] [--seconds 30]
+
+First a steady phase (normal requests one after another, nothing else), then the same requests
+while CONNECTIONS connections trickle their request one byte every 2 s for SECONDS seconds: half
+of them the header lines, half a body they announced as 64 KiB. A connection the server closes is
+opened again. Prints both phases' figures as JSON and exits 1 when a normal request failed or the
+loaded p99 exceeds 3x the steady one (or 50 ms, whichever is more: below that it is the load
+generator's own noise on a small machine). Sends only where it is told, stops by itself, and the
+number of connections is bounded (MAX_CONNECTIONS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import ssl
+import statistics
+import sys
+import time
+from urllib.parse import urlsplit
+
+MAX_CONNECTIONS = 1000
+TRICKLE_EVERY = 2.0  # seconds between two bytes of a slow client
+STEADY_REQUESTS = 40
+NORMAL_TIMEOUT = 5.0  # a normal request slower than this counts as failed
+PAUSE = 0.1  # between two normal requests
+
+
+class Target:
+    def __init__(self, url: str, cacert: str | None, headers: list[str], body: str | None):
+        parts = urlsplit(url)
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname or ""
+        self.port = parts.port or (443 if self.https else 80)
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.headers = headers
+        self.body = body.encode() if body is not None else None
+        self.tls = None
+        if self.https:
+            # Verified like every client of the fleet: the fleet CA, the host's name.
+            self.tls = ssl.create_default_context(cafile=cacert)
+
+    async def connect(self):
+        return await asyncio.open_connection(
+            self.host, self.port, ssl=self.tls, server_hostname=self.host if self.tls else None
+        )
+
+    def head(self, method: str, extra: list[str]) -> bytes:
+        lines = [f"{method} {self.path} HTTP/1.1", f"Host: {self.host}", *self.headers, *extra]
+        return ("\r\n".join(lines) + "\r\n").encode()
+
+
+async def exchange(target: Target) -> int:
+    reader, writer = await target.connect()
+    if target.body is None:
+        writer.write(target.head("GET", ["Connection: close"]) + b"\r\n")
+    else:
+        extra = [
+            "Connection: close",
+            "Content-Type: application/json",
+            f"Content-Length: {len(target.body)}",
+        ]
+        writer.write(target.head("POST", extra) + b"\r\n" + target.body)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
+
+
+async def normal_request(target: Target) -> tuple[float, int]:
+    """(seconds, status) of one complete request on a new connection; status 0: it failed."""
+    started = time.perf_counter()
+    try:
+        status = await asyncio.wait_for(exchange(target), NORMAL_TIMEOUT)
+    except (OSError, asyncio.TimeoutError, ssl.SSLError, ValueError, IndexError):
+        status = 0
+    return time.perf_counter() - started, status
+
+
+async def slow_client(target: Target, body: bool, until: float, counts: dict) -> None:
+    """Trickle one request until `until`; open a new connection whenever the server closes one."""
+    while time.monotonic() < until:
+        try:
+            reader, writer = await asyncio.wait_for(target.connect(), NORMAL_TIMEOUT)
+        except (OSError, asyncio.TimeoutError, ssl.SSLError):
+            counts["refused"] += 1
+            await asyncio.sleep(TRICKLE_EVERY)
+            continue
+        counts["opened"] += 1
+        if body:
+            writer.write(target.head("POST", ["Content-Length: 65536"]) + b"\r\n")
+            drip = b"x"
+        else:
+            writer.write(target.head("POST", [])[:-2])  # the header lines never end
+            drip = b"X"
+        try:
+            while time.monotonic() < until:
+                await asyncio.sleep(TRICKLE_EVERY)
+                if reader.at_eof():
+                    break
+                writer.write(drip)
+                await asyncio.wait_for(writer.drain(), NORMAL_TIMEOUT)
+        except (OSError, asyncio.TimeoutError, ssl.SSLError):
+            pass
+        if time.monotonic() < until:
+            counts["closed_by_server"] += 1
+        writer.close()
+
+
+def p99(seconds: list[float]) -> float:
+    return statistics.quantiles(seconds, n=100)[98] if len(seconds) > 1 else seconds[0]
+
+
+def figures(results: list[tuple[float, int]]) -> dict:
+    ok = [s for s, status in results if 200 <= status < 400]
+    return {
+        "requests": len(results),
+        "failed": len(results) - len(ok),
+        "p50_ms": round(statistics.median(ok) * 1000, 1) if ok else None,
+        "p99_ms": round(p99(ok) * 1000, 1) if ok else None,
+    }
+
+
+async def run(target: Target, connections: int, seconds: float) -> dict:
+    steady = [await normal_request(target) for _ in range(STEADY_REQUESTS)]
+    counts = {"opened": 0, "closed_by_server": 0, "refused": 0}
+    until = time.monotonic() + seconds
+    slow = [
+        asyncio.create_task(slow_client(target, i % 2 == 1, until, counts))
+        for i in range(connections)
+    ]
+    await asyncio.sleep(min(3.0, seconds / 4))  # let them all connect first
+    loaded = []
+    while time.monotonic() < until:
+        loaded.append(await normal_request(target))
+        await asyncio.sleep(PAUSE)
+    await asyncio.gather(*slow)
+    return {"steady": figures(steady), "under_slow_clients": figures(loaded), "slow": counts}
+
+
+def verdict(result: dict) -> list[str]:
+    steady, loaded = result["steady"], result["under_slow_clients"]
+    problems = []
+    if steady["failed"]:
+        problems.append(f"{steady['failed']} of {steady['requests']} steady requests failed")
+    if loaded["failed"]:
+        problems.append(f"{loaded['failed']} of {loaded['requests']} requests failed under load")
+    if steady["p99_ms"] and loaded["p99_ms"]:
+        limit = max(3 * steady["p99_ms"], 50.0)
+        if loaded["p99_ms"] > limit:
+            problems.append(f"p99 {loaded['p99_ms']} ms under load, more than {limit} ms")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url")
+    parser.add_argument("--cacert", help="CA file to verify an https URL against")
+    parser.add_argument("--header", action="append", default=[], help="'Name: value'")
+    parser.add_argument("--token-file", help="a bearer token to send (kept off the command line)")
+    parser.add_argument("--body", help="JSON to POST with each normal request (else GET)")
+    parser.add_argument("--connections", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    if not 0 < args.connections <= MAX_CONNECTIONS or not 0 < args.seconds <= 300:
+        parser.error(f"--connections 1..{MAX_CONNECTIONS}, --seconds up to 300")
+    headers = list(args.header)
+    if args.token_file:
+        with open(args.token_file) as token:
+            headers.append(f"Authorization: Bearer {token.read().strip()}")
+    target = Target(args.url, args.cacert, headers, args.body)
+    result = asyncio.run(run(target, args.connections, args.seconds))
+    result["url"] = args.url
+    result["problems"] = verdict(result)
+    print(json.dumps(result))
+    return 1 if result["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
