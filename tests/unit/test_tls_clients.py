@@ -1,0 +1,141 @@
+"""Our HTTP clients verify the server: the function's client of serving and the web page's client
+of the function accept a certificate from the CA they are given for the name they asked for, and
+refuse one from another CA or for another name (an HTTPS server on loopback, in this process)."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import json
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from attrition.web.app import Gateway
+from testkit.paths import CLOUD_FUNCTION
+
+_spec = importlib.util.spec_from_file_location(
+    "serving_client", CLOUD_FUNCTION / "serving_client.py"
+)
+serving_client = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(serving_client)
+
+ANSWER = {
+    "model": {"name": "attrition", "version": "1"},
+    "threshold": 0.5,
+    "predictions": [{"attrition": False, "probability": 0.1}],
+}
+
+
+def certificate(subject: str, key, issuer_name: str, issuer_key, ca: bool, names=()):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(list(names)), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def pem(obj) -> bytes:
+    if isinstance(obj, x509.Certificate):
+        return obj.public_bytes(serialization.Encoding.PEM)
+    return obj.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """The fleet's CA and another one (a CA file each), and a server certificate for `localhost`
+    (only: 127.0.0.1 is then a name it does not hold) signed by the fleet's."""
+    folder = tmp_path_factory.mktemp("pki")
+    files = {}
+    for name in ("fleet", "other"):
+        key = ec.generate_private_key(ec.SECP256R1())
+        (folder / f"{name}-ca.crt").write_bytes(pem(certificate(name, key, name, key, ca=True)))
+        files[name] = (folder / f"{name}-ca.crt", key)
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.DNSName("localhost")]
+    cert = certificate("localhost", server_key, "fleet", files["fleet"][1], ca=False, names=names)
+    (folder / "server.crt").write_bytes(pem(cert))
+    (folder / "server.key").write_bytes(pem(server_key))
+    return {"fleet": str(files["fleet"][0]), "other": str(files["other"][0]), "dir": folder}
+
+
+@pytest.fixture(scope="module")
+def https_port(pki):
+    class Handler(BaseHTTPRequestHandler):
+        def answer(self):
+            body = json.dumps(ANSWER).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.answer()
+
+        do_GET = answer
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(pki["dir"] / "server.crt", pki["dir"] / "server.key")
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def predict(url: str, ca_file: str) -> dict:
+    client = serving_client.ServingClient(url, timeout=5, pool_size=1, ca_file=ca_file)
+    return client.predict([[1] * 3], ("a", "b", "c"), "tls-test")
+
+
+def test_function_client_accepts_the_fleet_ca_for_the_servers_name(pki, https_port):
+    assert predict(f"https://localhost:{https_port}", pki["fleet"])["version"] == 1
+
+
+def test_function_client_refuses_another_ca(pki, https_port):
+    with pytest.raises(serving_client.Unavailable, match="SSLError"):
+        predict(f"https://localhost:{https_port}", pki["other"])
+
+
+def test_function_client_refuses_the_system_cas_for_a_fleet_certificate(https_port):
+    with pytest.raises(serving_client.Unavailable, match="SSLError"):
+        predict(f"https://localhost:{https_port}", "")
+
+
+def test_function_client_refuses_a_name_the_certificate_does_not_hold(pki, https_port):
+    with pytest.raises(serving_client.Unavailable, match="SSLError"):
+        predict(f"https://127.0.0.1:{https_port}", pki["fleet"])
+
+
+def test_page_client_accepts_the_fleet_ca(pki, https_port):
+    gateway = Gateway(f"https://localhost:{https_port}/", token="t" * 20, ca_file=pki["fleet"])
+    assert gateway.call("GET", query={"user_id": "1"}) == (200, ANSWER)
+
+
+@pytest.mark.parametrize("ca", ["other", "system"])
+def test_page_client_refuses_another_ca(pki, https_port, ca):
+    gateway = Gateway(f"https://localhost:{https_port}/", token="t" * 20, ca_file=pki.get(ca, ""))
+    status, answer = gateway.call("GET", query={"user_id": "1"})
+    assert status == 503 and "SSLError" in answer["error"]
