@@ -19,9 +19,10 @@ FAKE = Path(testkit.__file__).parent / "fake_gcloud"
 SETTINGS = {
     "function_region": "us-west2",
     "function_vpc_connector": "attrition-connector",
-    "function_serving_url": "http://10.10.0.12:8080",
+    "function_serving_url": "https://10.10.0.12:8080",
     "function_db_host": "10.10.0.10",
     "function_invokers": ["serviceAccount:web@p.iam.gserviceaccount.com", "user:hr@example.com"],
+    "function_ca_cert": "-----BEGIN CERTIFICATE-----\nthe fleet CA\n-----END CERTIFICATE-----",
 }
 
 
@@ -65,6 +66,8 @@ def test_deploy_commands_then_skip_then_redeploy_on_change(tmp_path, source):
     assert calls[0][:3] == ["functions", "describe", "ml2-external-inference"]
     label = calls[1][-1]
     assert label.startswith("--update-labels=attrition-deploy=") and len(label) == 33 + 40
+    staged = calls[1][9]
+    assert staged.startswith("--source=") and not Path(staged[9:]).exists()  # removed after
     assert calls[1] == [
         "functions",
         "deploy",
@@ -75,15 +78,17 @@ def test_deploy_commands_then_skip_then_redeploy_on_change(tmp_path, source):
         "--trigger-http",
         "--no-allow-unauthenticated",
         "--entry-point=predict",
-        f"--source={source}",
+        staged,
         "--memory=512Mi",
         "--timeout=30s",
         "--max-instances=10",
         "--min-instances=0",
         "--vpc-connector=attrition-connector",
         "--egress-settings=private-ranges-only",
-        "--set-env-vars=GATEWAY_SERVING_URL=http://10.10.0.12:8080,GATEWAY_AUTH=iam,GATEWAY_MAX_ROWS=100,"
-        "PGHOST=10.10.0.10,PGDATABASE=attrition,PGUSER=attrition_gateway",
+        "--set-env-vars=GATEWAY_SERVING_URL=https://10.10.0.12:8080,"
+        "GATEWAY_SERVING_CA_FILE=/workspace/fleet-ca.crt,GATEWAY_AUTH=iam,GATEWAY_MAX_ROWS=100,"
+        "PGHOST=10.10.0.10,PGDATABASE=attrition,PGUSER=attrition_gateway,PGSSLMODE=verify-full,"
+        "PGSSLROOTCERT=/workspace/fleet-ca.crt",
         "--set-secrets=PGPASSWORD=attrition-gateway-db-password:latest",
         "--quiet",
         label,
@@ -100,8 +105,17 @@ def test_deploy_commands_then_skip_then_redeploy_on_change(tmp_path, source):
         for m in SETTINGS["function_invokers"]
     ]
 
+    # What Google Cloud got: the function's files and the fleet CA's certificate.
+    shipped = json.loads((tmp_path / "deployed.source").read_text())
+    assert set(shipped) >= {"main.py", "serving_client.py", "requirements.txt", "fleet-ca.crt"}
+    assert shipped["fleet-ca.crt"] == SETTINGS["function_ca_cert"] + "\n"
+
     calls, _ = deploy(tmp_path, source)  # nothing changed: only the describe
     assert [c[:2] for c in calls] == [["functions", "describe"]]
+
+    other_ca = SETTINGS["function_ca_cert"].replace("the fleet CA", "a new fleet CA")
+    calls, _ = deploy(tmp_path, source, function_ca_cert=other_ca)  # a new CA is a new deploy
+    assert [c[:2] for c in calls][:2] == [["functions", "describe"], ["functions", "deploy"]]
 
     (source / "main.py").write_text((source / "main.py").read_text() + "\n# changed\n")
     calls, _ = deploy(tmp_path, source)
