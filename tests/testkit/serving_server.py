@@ -107,13 +107,15 @@ def serving(folder: Path, env: dict, workers: int = 2) -> Iterator[Server]:
 
 
 def hammer(server, rows, stop: threading.Event, results: list, threads: int = 4):
-    """Threads sending 5-row predictions until `stop` is set; each appends (status, version)."""
+    """Threads sending 5-row predictions until `stop` is set; each appends (status, version).
+    A request may take 15 s: on a CI machine running three scenarios beside the tests, a 5 s
+    limit failed requests that the server did answer (a slow machine, not a lost request)."""
 
     def loop():
         body = json.dumps(rows[:5]).encode()
         while not stop.is_set():
             try:
-                status, _, out = server.call("/predict", body, timeout=5)
+                status, _, out = server.call("/predict", body, timeout=15)
                 results.append((status, out.get("model", {}).get("version")))
             except OSError as err:
                 results.append((type(err).__name__, None))
