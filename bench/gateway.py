@@ -1,11 +1,13 @@
 """Benchmark: requests through the gateway (validate, serving, store) against the prototype's
 path built the same way on the same machine.
 
-    apt-get install wrk
+    apt-get install wrk nginx
     .venv/bin/python bench/gateway.py [--seconds 10]
 
 Ours: cloud_function/ under functions-framework (2 processes x 4 threads, as the gateway role
-runs it) -> our serving app (gunicorn sync x2) following a real tracking server -> PostgreSQL.
+runs it) -> our serving app (gunicorn sync x2) following a real tracking server -> PostgreSQL,
+once directly (plain HTTP) and once through the edge as on the fleet (ours+edge: bench/edge.py,
+the edge role's nginx with TLS in front of the function and of serving, certificates verified).
 Prototype: bench/prototype_function/ (a SQLAlchemy engine per request, one INSERT per row) under
 functions-framework with the same processes and threads -> `mlflow models serve` -> the same
 PostgreSQL. 1-row and 20-row requests at 8 connections (wrk, 1 thread). Then the database write
@@ -27,6 +29,7 @@ from pathlib import Path
 import mlflow
 import mlflow.sklearn
 import psycopg2
+from edge import edge  # bench/edge.py
 
 from attrition.training import model
 from testkit.gateway_server import GRANTS, SEED, TOKEN
@@ -123,28 +126,46 @@ def main() -> None:
                 "2",
             ]
             fn_env = {
-                "GATEWAY_SERVING_URL": f"http://127.0.0.1:{sport}",
                 "GATEWAY_TOKEN": TOKEN,
                 "PGHOST": sock,
                 "PGUSER": "gw",
                 "PGDATABASE": "attrition_test",
                 **threads,
             }
-            with server(ours_serving, sport, serving_env, tmp / "serving.log"), server(
-                function(CLOUD_FUNCTION / "main.py", fport),
-                fport,
-                fn_env,
-                tmp / "fn.log",
-                ready="/?user_id=1",
-                headers=auth,
-            ):
-                wrk(fport, bodies[1], 8, 2, "/", auth)
-                results["ours"] = {
-                    n: wrk(fport, bodies[n], 8, args.seconds, "/", auth) for n in (1, 20)
+            with server(ours_serving, sport, serving_env, tmp / "serving.log"), edge(
+                tmp / "edge", {"serving": sport, "function": fport}
+            ) as (edge_ports, ca_file):
+                # Direct: the function on plain HTTP to serving's own port, as before the edge.
+                # Through the edge: the fleet's path, TLS to nginx in front of the function and
+                # from the function to nginx in front of serving, each certificate verified.
+                paths = {
+                    "ours": (fport, False, {"GATEWAY_SERVING_URL": f"http://127.0.0.1:{sport}"}),
+                    "ours+edge": (
+                        edge_ports["function"],
+                        True,
+                        {
+                            "GATEWAY_SERVING_URL": f"https://127.0.0.1:{edge_ports['serving']}",
+                            "GATEWAY_SERVING_CA_FILE": ca_file,
+                        },
+                    ),
                 }
+                for name, (target, tls, link_env) in paths.items():
+                    with server(
+                        function(CLOUD_FUNCTION / "main.py", fport),
+                        fport,
+                        {**fn_env, **link_env},
+                        tmp / "fn.log",
+                        ready="/?user_id=1",
+                        headers=auth,
+                    ):
+                        wrk(target, bodies[1], 8, 2, "/", auth, tls)
+                        results[name] = {
+                            n: wrk(target, bodies[n], 8, args.seconds, "/", auth, tls)
+                            for n in (1, 20)
+                        }
             sport, fport = free_port(), free_port()
             if args.only_ours:
-                return print(results["ours"])
+                return print(results)
             mlflow_cmd = [
                 str(BIN / "mlflow"),
                 "models",

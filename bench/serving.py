@@ -1,13 +1,15 @@
 """Benchmark: our serving app against `mlflow models serve` and a bare pipeline-only app.
 
-    apt-get install wrk      # Debian's wrk, the load generator
+    apt-get install wrk nginx   # Debian's wrk, the load generator, and the edge's nginx
     .venv/bin/python bench/serving.py [--seconds 10]
 
 One model (the default pipeline fitted on the IBM_CSV data set), one machine, one load generator
 (wrk, 1 thread, keep-alive), run one after the other: requests/s and p50/p99 latency for 1-row
 and 100-row requests at 1 and 8 connections; peak RSS per worker and the service's total
-(PSS); then a run at 8 connections during which the `production` alias moves to another version
-(our app following a real tracking server): failed requests and the latency spike.
+(PSS); our app once more through the edge (bench/edge.py: the edge role's nginx, TLS), and the
+edge's cost per request; then a run at 8 connections during which the `production` alias moves
+to another version (our app following a real tracking server): failed requests and the latency
+spike.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ def wrk(
     seconds: int,
     path: str = "/invocations",
     headers: dict | None = None,
+    tls: bool = False,
 ) -> dict:
     script = body.with_suffix(".lua")
     extra = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in (headers or {}).items())
@@ -113,7 +116,7 @@ def wrk(
             "--latency",
             "-s",
             str(script),
-            f"http://127.0.0.1:{port}{path}",
+            f"{'https' if tls else 'http'}://127.0.0.1:{port}{path}",
         ],
         capture_output=True,
         text=True,
@@ -130,8 +133,9 @@ def wrk(
 
     found = {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50": ms(re.search(r"50%\s+(\S+)", out).group(1)),
-        "p99": ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        # The latency distribution's own lines (a "+/- Stdev" column can end in 50% too).
+        "p50": ms(re.search(r"^\s+50%[ \t]+(\S+)", out, re.M).group(1)),
+        "p99": ms(re.search(r"^\s+99%[ \t]+(\S+)", out, re.M).group(1)),
         "max": ms(re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out).group(1)),
         "non2xx": int((re.search(r"Non-2xx or 3xx responses: (\d+)", out) or [0, 0])[1]),
         "socket_errors": sum(
@@ -171,6 +175,22 @@ def ours(port, workers, threads=1, worker_class="sync", extra=None):
         worker_class,
         *(extra or []),
     ]
+
+
+THROUGH_EDGE = "ours (sync x2) through the edge (TLS)"
+
+
+@contextlib.contextmanager
+def front(name: str, port: int, tmp: Path):
+    """Where wrk sends a candidate's requests: (port, TLS?); the edge's nginx in front of it for
+    THROUGH_EDGE, else the app server itself."""
+    if name != THROUGH_EDGE:
+        yield port, False
+        return
+    from edge import edge  # bench/edge.py
+
+    with edge(tmp / "edge", {"serving": port}) as (ports, _):
+        yield ports["serving"], True
 
 
 def table(tmp: Path, model_dir: Path, bodies: dict, seconds: int) -> dict:
@@ -223,6 +243,7 @@ def table(tmp: Path, model_dir: Path, bodies: dict, seconds: int) -> dict:
             {"BARE_MODEL": str(model_dir)},
         ),
         "ours (gunicorn sync x2)": lambda p: (ours(p, 2), {}),
+        THROUGH_EDGE: lambda p: (ours(p, 2), {}),
         "ours (gunicorn sync x3)": lambda p: (ours(p, 3), {}),
         "ours (gunicorn gthread 2x4)": lambda p: (ours(p, 2, 4, "gthread"), {}),
     }
@@ -234,11 +255,13 @@ def table(tmp: Path, model_dir: Path, bodies: dict, seconds: int) -> dict:
     for name, make in candidates.items():
         port = free_port()
         cmd, env = make(port)
-        with server(cmd, port, {**env_ours, **env}, tmp / "server.log") as proc:
-            wrk(port, bodies[1], 8, 2)  # warm up
+        with server(cmd, port, {**env_ours, **env}, tmp / "server.log") as proc, front(
+            name, port, tmp
+        ) as (target, tls):
+            wrk(target, bodies[1], 8, 2, tls=tls)  # warm up
             row = {}
             for rows, conns in ((1, 1), (1, 8), (100, 1), (100, 8)):
-                row[(rows, conns)] = wrk(port, bodies[rows], conns, seconds)
+                row[(rows, conns)] = wrk(target, bodies[rows], conns, seconds, tls=tls)
                 print(
                     f"  {name}, {rows} rows, {conns} connections: {row[(rows, conns)]}", flush=True
                 )
@@ -326,6 +349,12 @@ def main() -> None:
                 f"{r['rps'] / base[key]['rps']:>8.1f} {r['p50']:>7.2f} {r['p99']:>7.2f} "
                 f"{r['non2xx'] + r['socket_errors']:>6}"
             )
+    direct, through = results["ours (gunicorn sync x2)"], results[THROUGH_EDGE]
+    print("\nthe edge's cost per request (ours sync x2, through the edge minus direct):")
+    for key in ((1, 1), (1, 8), (100, 1), (100, 8)):
+        added = through[key]["p50"] - direct[key]["p50"]
+        ratio = through[key]["rps"] / direct[key]["rps"]
+        print(f"  {key[0]:>3} rows, {key[1]} conns: p50 {added:+.2f} ms, throughput x{ratio:.2f}")
     print("\nmemory after the runs (peak RSS per worker, service total PSS):")
     for name, row in results.items():
         print(f"  {name:<40} {row['memory']}")

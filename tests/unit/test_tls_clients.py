@@ -4,7 +4,6 @@ refuse one from another CA or for another name (an HTTPS server on loopback, in 
 
 from __future__ import annotations
 
-import datetime
 import importlib.util
 import json
 import ssl
@@ -12,13 +11,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from attrition.web.app import Gateway
 from testkit.paths import CLOUD_FUNCTION
+from testkit.pki import make_pki
 
 _spec = importlib.util.spec_from_file_location(
     "serving_client", CLOUD_FUNCTION / "serving_client.py"
@@ -33,47 +29,12 @@ ANSWER = {
 }
 
 
-def certificate(subject: str, key, issuer_name: str, issuer_key, ca: bool, names=()):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(list(names)), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def pem(obj) -> bytes:
-    if isinstance(obj, x509.Certificate):
-        return obj.public_bytes(serialization.Encoding.PEM)
-    return obj.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     """The fleet's CA and another one (a CA file each), and a server certificate for `localhost`
     (only: 127.0.0.1 is then a name it does not hold) signed by the fleet's."""
-    folder = tmp_path_factory.mktemp("pki")
-    files = {}
-    for name in ("fleet", "other"):
-        key = ec.generate_private_key(ec.SECP256R1())
-        (folder / f"{name}-ca.crt").write_bytes(pem(certificate(name, key, name, key, ca=True)))
-        files[name] = (folder / f"{name}-ca.crt", key)
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    names = [x509.DNSName("localhost")]
-    cert = certificate("localhost", server_key, "fleet", files["fleet"][1], ca=False, names=names)
-    (folder / "server.crt").write_bytes(pem(cert))
-    (folder / "server.key").write_bytes(pem(server_key))
-    return {"fleet": str(files["fleet"][0]), "other": str(files["other"][0]), "dir": folder}
+    files = make_pki(tmp_path_factory.mktemp("pki"), ("localhost",))
+    return {name: str(path) for name, path in files.items()}
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +59,7 @@ def https_port(pki):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(pki["dir"] / "server.crt", pki["dir"] / "server.key")
+    tls.load_cert_chain(pki["cert"], pki["key"])
     server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server.server_address[1]
