@@ -35,7 +35,7 @@ def state():
         conf = settings_module.Settings.from_env()
         _state.update(
             settings=conf,
-            store=Store(conf.db_pool_size),
+            store=Store(conf.db_pool_size, conf.db_pool_wait),
             serving=ServingClient(
                 conf.serving_url, conf.serving_timeout, conf.db_pool_size, conf.serving_ca_file
             ),
@@ -145,14 +145,14 @@ def stored(app, user_id: int, key: str, sha: bytes):
 def history(request, app):
     conf = app["settings"]
     user_id = validation.user_id(request.args.get("user_id"))
-    raw_limit = request.args.get("limit", "20")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= conf.history_limit:
+    limit = validation.digits(request.args.get("limit", "20"))
+    if not isinstance(limit, int) or not 1 <= limit <= conf.history_limit:
         raise validation.Invalid(
             f"limit: a whole number from 1 to {conf.history_limit}", field="limit"
         )
     store = app["store"]
     return {
         "user_id": user_id,
-        "predictions": store.history(user_id, int(raw_limit)),
+        "predictions": store.history(user_id, limit),
         "production_moves": store.production_moves(5),
     }

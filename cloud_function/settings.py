@@ -29,6 +29,8 @@ class Settings:
     max_body_bytes: int = 262144
     serving_timeout: float = 5.0
     db_pool_size: int = 8
+    # How long a request waits for a free database connection before a 503.
+    db_pool_wait: float = 5.0
     history_limit: int = 100
 
     @classmethod

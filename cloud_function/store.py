@@ -10,8 +10,14 @@ import psycopg2.extras
 
 from validation import NAMES
 
-# libpq's PG* variables say where; these bound a hung server.
-DSN = "connect_timeout=5 application_name=attrition-gateway options='-c statement_timeout=10000'"
+# libpq's PG* variables say where; these bound a hung server: connecting (5 s), a statement
+# (10 s, on the server), and a server that stops answering mid-request (TCP keep-alive probes
+# after 5 s idle, 3 of them 2 s apart; unacknowledged data for 10 s).
+DSN = (
+    "connect_timeout=5 application_name=attrition-gateway options='-c statement_timeout=10000'"
+    " keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3"
+    " tcp_user_timeout=10000"
+)
 
 
 class DatabaseDown(Exception):
@@ -53,13 +59,21 @@ class Store:
     requests (psycopg2's own pool closes every connection above its minimum on return, which
     costs a new backend per request)."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, wait: float = 5.0):
         self.idle = queue.LifoQueue()
-        self.slots = threading.BoundedSemaphore(size)  # wait for a free connection, never fail
+        self.slots = threading.BoundedSemaphore(size)
+        self.size, self.wait = size, wait
 
     @contextlib.contextmanager
     def connection(self):
-        with self.slots:
+        # Wait for a free connection, but not forever: with every one of them stuck on a
+        # database that stopped answering, a request gets a 503 instead of a hung thread.
+        if not self.slots.acquire(timeout=self.wait):
+            raise DatabaseDown(
+                f"all {self.size} database connections are busy after {self.wait:g} s; nothing"
+                " was stored"
+            )
+        try:
             try:
                 conn = self.idle.get_nowait()
             except queue.Empty:
@@ -84,6 +98,8 @@ class Store:
                     conn.close()
                 else:
                     self.idle.put(conn)
+        finally:
+            self.slots.release()
 
     def find(self, user_id: int, key: str):
         """The stored answer of (user, idempotency key), or None."""

@@ -24,10 +24,17 @@ def short(value) -> str:
     return text if len(text) <= 24 else text[:21] + "..."
 
 
+def digits(value):
+    """The int of a string of at most 19 ASCII digits (str.isdigit() also accepts "²", which
+    int() refuses; the length bounds int()'s work on hostile input); anything else unchanged."""
+    if isinstance(value, str) and value.isdigit() and value.isascii() and len(value) < 20:
+        return int(value)
+    return value
+
+
 def user_id(value) -> int:
     """A positive integer (JSON number or digits), never a boolean or text."""
-    if isinstance(value, str) and value.isdigit() and value.isascii() and len(value) < 20:
-        value = int(value)
+    value = digits(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= BIGINT:
         raise Invalid(f"user_id: {short(value)} is not a positive integer", field="user_id")
     return value

@@ -107,7 +107,14 @@ def test_other_methods_are_refused(function_client):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("user_id=abc", "user_id"), ("user_id=1&limit=0", "limit"), ("user_id=1&limit=x", "limit")],
+    [
+        ("user_id=abc", "user_id"),
+        ("user_id=²", "user_id"),
+        ("user_id=1&limit=0", "limit"),
+        ("user_id=1&limit=x", "limit"),
+        ("user_id=1&limit=²", "limit"),  # str.isdigit() says yes, int() says no
+        ("user_id=1&limit=" + "9" * 5000, "limit"),
+    ],
 )
 def test_bad_history_queries_are_named(function_client, query, field):
     status, out = get(function_client, query)

@@ -91,6 +91,13 @@ def test_long_values_are_not_echoed():
     assert len(str(err)) < 120
 
 
+def test_long_csv_header_names_are_not_echoed():
+    header = ",".join([*NAMES[:-1], "n" * 120_000]).encode()
+    err = error(header + b"\n" + b"1," * 19 + b"x\n", "text/csv")
+    assert len(str(err)) < 120
+    assert len(json.dumps(err.body())) < 200
+
+
 @pytest.mark.parametrize(
     ("body", "ctype", "status", "words"),
     [
@@ -139,6 +146,18 @@ def test_long_values_are_not_echoed():
             "field yearswithcurrmanager: 'x' is not an integer",
         ),
         (",".join(NAMES).encode() + b"\n1,2\n", "text/csv", 400, "row 0: 2 values for 20"),
+        (
+            ",".join(NAMES).encode() + b"\n" + b"1," * 19 + b"9" * 5000 + b"\n",
+            "text/csv",
+            400,
+            "field yearswithcurrmanager: '99999999999999999999... is too large",
+        ),
+        (
+            ",".join(NAMES).encode() + b"\n" + b"1," * 19 + b"x" * 131_073 + b"\n",
+            "text/csv",
+            400,
+            "the CSV body cannot be read: field larger than field limit",
+        ),
     ],
 )
 def test_bad_bodies(body, ctype, status, words):

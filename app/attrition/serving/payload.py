@@ -119,7 +119,10 @@ def from_csv(body: bytes):
         text = body.decode("utf-8")
     except UnicodeDecodeError as err:
         raise BadRequest(f"the CSV body is not UTF-8 (byte {err.start})") from None
-    lines = list(csv.reader(io.StringIO(text)))
+    try:
+        lines = list(csv.reader(io.StringIO(text)))
+    except csv.Error as err:  # e.g. a field longer than the csv module's limit (128 KiB)
+        raise BadRequest(f"the CSV body cannot be read: {err}") from None
     if not lines:
         raise BadRequest("the CSV body is empty: send a header and rows")
     header, rows = lines[0], [r for r in lines[1:] if r]
@@ -127,13 +130,18 @@ def from_csv(body: bytes):
         if len(row) != len(header):
             raise BadRequest(f"row {i}: {len(row)} values for {len(header)} columns", row=i)
         for j, cell in enumerate(row):
-            if not INTEGER.match(cell.strip()):
-                raise BadRequest(
-                    f"row {i}, field {header[j]}: {short(cell)} is not an integer",
-                    row=i,
-                    field=header[j],
-                )
-            row[j] = int(cell)
+            cell = cell.strip()
+            if not INTEGER.match(cell):
+                problem = "is not an integer"
+            elif len(cell.lstrip("-")) > 18:  # beyond every feature's range (and int()'s bound)
+                problem = "is too large"
+            else:
+                row[j] = int(cell)
+                continue
+            name = short(header[j])[1:-1]  # a header name is the client's text: bounded
+            raise BadRequest(
+                f"row {i}, field {name}: {short(cell)} {problem}", row=i, field=header[j][:40]
+            )
     return header, rows
 
 
