@@ -33,7 +33,7 @@ import mlflow
 import mlflow.sklearn
 import pandas as pd
 
-from attrition import features
+from attrition import features, model_files
 from attrition.training import model
 from testkit.mlflow_server import free_port, tracking_server, wait_for
 from testkit.paths import IBM_CSV, REPO
@@ -282,7 +282,8 @@ def switch_under_load(tmp: Path, bodies: dict, seconds: int) -> dict:
                 logged = mlflow.sklearn.log_model(
                     pipeline, name="model", **model.mlflow_options(pipeline, x.head(1), 0.33)
                 )
-            versions.append(mlflow.register_model(logged.model_uri, "attrition").version)
+            sha = {model_files.SHA256_TAG: model_files.stored_sha256(logged.model_id)}
+            versions.append(mlflow.register_model(logged.model_uri, "attrition", tags=sha).version)
         client = mlflow.MlflowClient()
         client.set_registered_model_alias("attrition", "production", versions[0])
         port = free_port()

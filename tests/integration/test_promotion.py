@@ -95,16 +95,18 @@ def test_unloadable_champion_is_skipped(conn, trainer_dsn, ibm_csv, mlflow_env):
 
 
 class _Proxy(http.server.BaseHTTPRequestHandler):
-    """Forwards to the tracking server; answers 503 to artifact reads while `failing` is set."""
+    """Forwards to the tracking server; answers 503 to reads of artifacts whose path holds
+    `failing` (when set)."""
 
     upstream: str
-    failing = False
+    failing = ""
 
     def _forward(self):
         import http.client
         import urllib.parse
 
-        if self.failing and self.command == "GET" and "/mlflow-artifacts/" in self.path:
+        artifact = self.command == "GET" and "/mlflow-artifacts/" in self.path
+        if self.failing and artifact and self.failing in self.path:
             self.send_error(503, "artifact store unavailable")
             return
         body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
@@ -144,16 +146,18 @@ def test_transient_error_scoring_the_champion_fails_the_run(
     conn, trainer_dsn, ibm_csv, mlflow_env, monkeypatch
 ):
     """The champion cannot be scored for a reason that is not its own (the tracking server
-    answers 503 to artifact reads): the run fails (the CLI's exit 1), production stays where it
-    was, and no move is recorded."""
+    answers 503 to reads of the champion's files): the run fails (the CLI's exit 1), production
+    stays where it was, and no move is recorded."""
     import mlflow
+    from mlflow import MlflowClient
 
     name = "gate-transient"
     loader.load_csv(conn, ibm_csv)
     with _proxy(mlflow_env) as (handler, url):
         mlflow.set_tracking_uri(url)
         assert _run(trainer_dsn, name) == pipeline.EXIT_PROMOTED
-        handler.failing = True
+        champion = MlflowClient().get_model_version(name, "1")
+        handler.failing = champion.source.removeprefix("models:/")  # its logged model's id
         with pytest.raises(Exception, match="503"):
             _run(trainer_dsn, name)
     mlflow.set_tracking_uri(mlflow_env)

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from testkit.mlflow_server import tracking_server
-from testkit.model_fixture import fitted, promote, register, training_data
+from testkit.model_fixture import BROKEN, fitted, promote, register, training_data
 from testkit.serving_server import hammer, serving
 
 
@@ -73,11 +73,12 @@ def test_follows_alias_refuses_broken_versions_and_survives_registry_loss(regist
         assert {r[1] for r in results} == {v1, v2}
         assert srv.predict(rows)[2]["threshold"] == 0.4
 
-        # A version whose file cannot load, and one that loads but expects other features.
-        v3 = register(good, x, corrupt=True)
+        # Versions whose files cannot load, are not what was registered or could run code
+        # (BROKEN), and one that loads but expects other features.
+        refusals = {register(good, x, broken=how): words for how, words in BROKEN.items()}
         three, x3 = fitted(seed=1, columns=["age", "overtime", "monthlyincome"])
-        v4 = register(three, x3)
-        for broken, words in ((v3, "cannot load"), (v4, "not the contract")):
+        refusals[register(three, x3)] = "not the contract"
+        for broken, words in refusals.items():
             promote(broken)
             srv.wait_until(
                 lambda b=broken: all(b in srv.call("/health")[2]["refused"] for _ in range(6)),

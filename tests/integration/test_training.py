@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attrition import generator, loader
+from attrition import generator, loader, model_files
 from attrition.training import pipeline, registry
 from attrition.training.settings import TrainingSettings
 from attrition.training.validate import TrainingDataError, training_set
@@ -17,7 +17,9 @@ def settings(dsn, **overrides) -> TrainingSettings:
     return TrainingSettings(database_dsn=dsn, **overrides)
 
 
-def test_ibm_data_trains_registers_and_promotes(conn, trainer_dsn, app_db, ibm_csv, mlflow_env):
+def test_ibm_data_trains_registers_and_promotes(
+    conn, trainer_dsn, app_db, ibm_csv, mlflow_env, tmp_path
+):
     """As the trainer account: its grants are enough for a whole run."""
     import json
 
@@ -63,14 +65,16 @@ def test_ibm_data_trains_registers_and_promotes(conn, trainer_dsn, app_db, ibm_c
         "evaluation/feature_coefficients.csv",
     } <= artifacts
 
-    # Loaded back by alias, the model reproduces the pipeline's holdout probabilities exactly.
+    # Loaded back by alias as serving loads it (the file's bytes are the registered ones), the
+    # model reproduces the pipeline's holdout probabilities exactly.
     from sklearn.model_selection import train_test_split
 
     from attrition.training.extract import extract
 
     x, y = training_set(extract(app_db), 200)
     _, x_hold, _, y_hold = train_test_split(x, y, test_size=0.2, stratify=y, random_state=42)
-    served = mlflow.sklearn.load_model(f"models:/{name}@production")
+    path = mlflow.artifacts.download_artifacts(f"models:/{name}@production", dst_path=str(tmp_path))
+    served = model_files.load(path, champion.tags[model_files.SHA256_TAG])
     proba = served.predict_proba(x_hold)[:, 1]
     from attrition.training import evaluate
 
@@ -92,7 +96,11 @@ def _install_champion(name, estimator, x, y, identity: str) -> str:
     with new_run():
         trusted = skops.io.get_untrusted_types(data=skops.io.dumps(fitted))
         info = mlflow.sklearn.log_model(fitted, name="model", skops_trusted_types=trusted)
-    tags = {"threshold": "0.5", "data.identity": identity}
+    tags = {
+        "threshold": "0.5",
+        "data.identity": identity,
+        model_files.SHA256_TAG: model_files.stored_sha256(info.model_id),
+    }
     version = mlflow.register_model(info.model_uri, name, tags=tags).version
     MlflowClient().set_registered_model_alias(name, registry.ALIAS, version)
     return version

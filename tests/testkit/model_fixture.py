@@ -13,10 +13,15 @@ from pathlib import Path
 
 import mlflow
 import mlflow.sklearn
+import skops.io
 from mlflow import MlflowClient
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
-from attrition import features, generator
+from attrition import features, generator, model_files
 from attrition.training import model
+
+SHA = model_files.SHA256_TAG
 
 
 def training_data(rows: int = 1500, seed: int = 7):
@@ -54,18 +59,44 @@ def new_run():
     return mlflow.start_run()
 
 
-def register(pipeline, x, threshold=0.3, corrupt=False) -> str:
-    """A new registered version stored as training stores it (or with its weights garbled)."""
+def register(pipeline, x, threshold=0.3, broken: str | None = None) -> str:
+    """A new registered version stored as training stores it (with the sha256 of its file), or
+    broken one way (BROKEN)."""
     options = model.mlflow_options(pipeline, x.head(1), threshold)
-    if not corrupt:
+    if broken is None:
         with new_run():
             logged = mlflow.sklearn.log_model(pipeline, name="model", **options)
-        return mlflow.register_model(logged.model_uri, NAME).version
+        sha = model_files.stored_sha256(logged.model_id)
+        return mlflow.register_model(logged.model_uri, NAME, tags={SHA: sha}).version
+    if broken == "pickled":
+        options = {**options, "serialization_format": "cloudpickle", "skops_trusted_types": None}
+    if broken == "untrusted":  # a step that names a dangerous function; its MLmodel trusts it
+        pipeline = Pipeline([("evil", FunctionTransformer(func=eval)), ("model", pipeline)])
+        trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
+        options = {**options, "skops_trusted_types": trusted}
     with tempfile.TemporaryDirectory() as tmp, new_run() as run:
         mlflow.sklearn.save_model(pipeline, f"{tmp}/model", **options)
-        Path(tmp, "model", "model.skops").write_bytes(b"not a skops file")
-        mlflow.log_artifacts(f"{tmp}/model", artifact_path="broken")
-    return mlflow.register_model(f"runs:/{run.info.run_id}/broken", NAME).version
+        stored = Path(tmp, "model", "model.skops" if broken != "pickled" else "model.pkl")
+        sha = model_files.sha256_of(stored)
+        if broken == "garbled":  # registered so: the file itself is broken
+            stored.write_bytes(b"not a skops file")
+            sha = model_files.sha256_of(stored)
+        if broken == "tampered":  # a valid model of other weights, swapped in after registering
+            other, _ = fitted(seed=99)
+            skops.io.dump(other, stored)
+        mlflow.log_artifacts(f"{tmp}/model", artifact_path="model")
+    tags = {} if broken == "unrecorded" else {SHA: sha}
+    return mlflow.register_model(f"runs:/{run.info.run_id}/model", NAME, tags=tags).version
+
+
+# Each way a version can be broken, and the words serving's refusal has for it.
+BROKEN = {
+    "garbled": "cannot load",
+    "tampered": "not the registered",
+    "pickled": "only skops is loaded",
+    "untrusted": "types we do not trust: builtins.eval",
+    "unrecorded": "has no model.sha256",
+}
 
 
 def promote(version: str) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from attrition import model_files
 from attrition.features import FEATURES, NAMES
 from attrition.serving.settings import ServingSettings
 
@@ -30,7 +31,10 @@ log = logging.getLogger(__name__)
 ALIAS = "production"
 COMPLETE = ".complete"  # written last into a cached version: the copy is whole
 SERVING = "SERVING"  # the version this host served last, for a start with the registry down
-LINEAGE = "LINEAGE.json"  # the version's data tags, written beside its files when downloaded
+# The version's registry tags that serving keeps (data lineage, the model file's sha256),
+# written beside its files when downloaded.
+LINEAGE = "LINEAGE.json"
+KEPT_TAGS = ("data.kind", "data.identity", model_files.SHA256_TAG)
 
 # Lowest, highest and middle values of every feature: a loaded model must score them sensibly.
 SMOKE_ROWS = np.array(
@@ -72,23 +76,38 @@ class Loaded:
         }
 
 
-def lineage_of(path: Path) -> dict:
-    """{"data_kind", "data"} kept beside a cached version (LINEAGE), or the unknown defaults."""
+def kept_tags(path: Path) -> dict:
+    """The registry tags kept beside a cached version (LINEAGE), or {}."""
     try:
         tags = json.loads((path / LINEAGE).read_text())
-        return {"data_kind": str(tags["data.kind"]), "data": str(tags.get("data.identity", ""))}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         return {}
+    return tags if isinstance(tags, dict) else {}
 
 
-def open_model(path: str) -> tuple[object, float]:
-    """(pipeline, threshold) of an MLflow sklearn model directory, checked against the contract."""
-    import mlflow.sklearn
+def lineage_of(path: Path) -> dict:
+    """{"data_kind", "data"} of a cached version, or the unknown defaults."""
+    tags = kept_tags(path)
+    if "data.kind" not in tags:
+        return {}
+    return {"data_kind": str(tags["data.kind"]), "data": str(tags.get("data.identity", ""))}
+
+
+def open_version(path: Path) -> tuple[object, float]:
+    """open_model for a registry version: its file must have the sha256 it was registered with."""
+    return open_model(str(path), str(kept_tags(path).get(model_files.SHA256_TAG, "")))
+
+
+def open_model(path: str, expected_sha256: str | None = None) -> tuple[object, float]:
+    """(pipeline, threshold) of an MLflow sklearn model directory in skops format (model_files),
+    checked against the contract; `expected_sha256` None only for a path an operator chose."""
     from mlflow.models import Model
 
     try:
-        pipeline = mlflow.sklearn.load_model(path)
+        pipeline = model_files.load(path, expected_sha256)
         threshold = float((Model.load(path).metadata or {}).get("threshold", 0.5))
+    except model_files.UnsafeModel as err:
+        raise Refused(f"not loaded: {err}") from err
     except Exception as err:
         raise Refused(f"cannot load: {type(err).__name__}: {str(err)[:200]}") from err
     names = getattr(pipeline, "feature_names_in_", None)
@@ -158,7 +177,7 @@ class ModelStore:
             if version in self.refused:
                 return
             path = self._fetch(version)
-            pipeline, threshold = open_model(str(path))
+            pipeline, threshold = open_version(path)
         except Refused as err:
             self.refused[version] = str(err)
             self.last_error = f"version {version} refused: {err}"
@@ -223,7 +242,7 @@ class ModelStore:
             log.error("no model to serve: the registry gave none and nothing is cached")
             return
         try:
-            pipeline, threshold = open_model(str(self.root / version))
+            pipeline, threshold = open_version(self.root / version)
         except Refused as err:
             log.error("the cached version %s is unusable too: %s", version, err)
             return
@@ -274,7 +293,7 @@ class ModelStore:
                 from mlflow import MlflowClient
 
                 tags = MlflowClient().get_model_version(self.settings.model_name, version).tags
-                data = {k: v for k, v in tags.items() if k in ("data.kind", "data.identity")}
+                data = {k: v for k, v in tags.items() if k in KEPT_TAGS}
                 (tmp / LINEAGE).write_text(json.dumps(data))
                 (tmp / COMPLETE).write_text(uri + "\n")
                 os.replace(tmp, target)

@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from attrition import model_files
 from attrition.settings import operator
 from attrition.training import evaluate, model, registry
 from attrition.training.extract import extract_with_lineage
@@ -125,6 +126,7 @@ def _run(settings: TrainingSettings) -> int:
             tags={
                 "threshold": f"{threshold:.6f}",
                 "run_id": active.info.run_id,
+                model_files.SHA256_TAG: model_files.stored_sha256(logged.model_id),
                 **data.tags(),
                 **{f"holdout.{k}": f"{v:.6f}" for k, v in holdout.items()},
             },

@@ -20,6 +20,7 @@ import psycopg2
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from attrition import model_files
 from attrition.lineage import DataSet
 from attrition.training import evaluate
 
@@ -82,14 +83,14 @@ def training_lock(dsn: str, name: str):
         conn.close()
 
 
-def score_champion(name: str, version: str, threshold: float, x, y, metric: str) -> float:
-    """The champion's `metric` on (x, y). Files gone or unloadable: ChampionUnusable. Any other
-    error (tracking server or bucket unreachable, 5xx) propagates: the run must fail rather than
-    promote without a comparison."""
+def score_champion(champion, threshold: float, x, y, metric: str) -> float:
+    """The champion's (a model version's) `metric` on (x, y). Files gone, unloadable or not what
+    was registered (model_files): ChampionUnusable. Any other error (tracking server or bucket
+    unreachable, 5xx) propagates: the run must fail rather than promote without a comparison."""
     import mlflow.artifacts
-    import mlflow.sklearn
     import requests
 
+    name, version = champion.name, champion.version
     with tempfile.TemporaryDirectory(prefix="attrition-champion-") as tmp:
         try:
             path = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp)
@@ -102,7 +103,8 @@ def score_champion(name: str, version: str, threshold: float, x, y, metric: str)
                 raise ChampionUnusable(f"its files are gone ({err})") from err
             raise
         try:  # everything is local from here: a failure is the model's own
-            proba = mlflow.sklearn.load_model(path).predict_proba(x)[:, 1]
+            pipeline = model_files.load(path, champion.tags.get(model_files.SHA256_TAG, ""))
+            proba = pipeline.predict_proba(x)[:, 1]
         except Exception as err:
             raise ChampionUnusable(f"it cannot be loaded ({type(err).__name__}: {err})") from err
     return evaluate.scores(y, proba, threshold)[metric]
@@ -130,7 +132,7 @@ def decide(
         return Decision(True, reason, challenger_score, None, version)
     try:
         threshold = float(champion.tags.get("threshold", 0.5))
-        champion_score = score_champion(name, version, threshold, x_holdout, y_holdout, metric)
+        champion_score = score_champion(champion, threshold, x_holdout, y_holdout, metric)
     except ChampionUnusable as err:
         log.warning("the champion (version %s) is skipped: %s", version, err)
         reason = f"champion version {version} is skipped: {err}"
@@ -331,10 +333,12 @@ def set_production(dsn, client, name, version, reason, operator) -> str | None:
     """Point production at `version` by hand (promote or roll back) and pin it there; returns
     the old version. The version must exist and its model must load, so a typo cannot take
     production down."""
-    import mlflow.sklearn
+    import mlflow.artifacts
 
     target = client.get_model_version(name, version)  # raises if it does not exist
-    mlflow.sklearn.load_model(f"models:/{name}/{target.version}")
+    with tempfile.TemporaryDirectory(prefix="attrition-promote-") as tmp:
+        path = mlflow.artifacts.download_artifacts(f"models:/{name}/{target.version}", dst_path=tmp)
+        model_files.load(path, target.tags.get(model_files.SHA256_TAG, ""))
     with moves(dsn, client, name, operator) as alias:
         old = alias.current
         alias.move("manual", target.version, True, reason)
