@@ -18,7 +18,7 @@ from attrition import loader
 from attrition.training import pipeline, registry
 from attrition.training.settings import TrainingSettings
 from testkit.csv_files import write_rows
-from testkit.model_fixture import new_run
+from testkit.model_fixture import BROKEN, fitted, new_run, register
 
 
 def _run(dsn, name, **overrides) -> int:
@@ -92,6 +92,28 @@ def test_unloadable_champion_is_skipped(conn, trainer_dsn, ibm_csv, mlflow_env):
     assert (
         "champion version 1 is skipped: it cannot be loaded" in _tags(name, "2")["promotion.reason"]
     )
+
+
+@pytest.mark.parametrize("how", ["tampered", "pickled", "untrusted"])
+def test_an_unsafe_version_is_never_loaded_by_training_or_by_hand(
+    conn, trainer_dsn, ibm_csv, mlflow_env, how
+):
+    """A version whose file is not the registered bytes, is pickled, or holds a type only its own
+    metadata trusts: set-production refuses it, and as production (an alias anyone with registry
+    access could move) the next run skips it as champion instead of loading it."""
+    name = f"gate-unsafe-{how}"
+    loader.load_csv(conn, ibm_csv)
+    good, x = fitted(seed=1)
+    identity = {"data.identity": loader.status(conn).identity}
+    version = register(good, x, broken=how, name=name, tags=identity)
+    refused = _cli(trainer_dsn, "set-production", version, "--model", name, "--reason", "try")
+    assert refused.returncode == 1
+    assert BROKEN[how] in refused.stderr
+    MlflowClient().set_registered_model_alias(name, registry.ALIAS, version)
+    assert _run(trainer_dsn, name) == pipeline.EXIT_PROMOTED
+    reason = _tags(name, str(int(version) + 1))["promotion.reason"]
+    assert f"champion version {version} is skipped" in reason
+    assert BROKEN[how] in reason
 
 
 class _Proxy(http.server.BaseHTTPRequestHandler):

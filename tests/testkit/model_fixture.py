@@ -59,15 +59,16 @@ def new_run():
     return mlflow.start_run()
 
 
-def register(pipeline, x, threshold=0.3, broken: str | None = None) -> str:
-    """A new registered version stored as training stores it (with the sha256 of its file), or
-    broken one way (BROKEN)."""
+def register(pipeline, x, threshold=0.3, broken: str | None = None, name=NAME, tags=None) -> str:
+    """A new registered version of `name` stored as training stores it (with the sha256 of its
+    file, and `tags`), or broken one way (BROKEN)."""
+    tags = dict(tags or {})
     options = model.mlflow_options(pipeline, x.head(1), threshold)
     if broken is None:
         with new_run():
             logged = mlflow.sklearn.log_model(pipeline, name="model", **options)
-        sha = model_files.stored_sha256(logged.model_id)
-        return mlflow.register_model(logged.model_uri, NAME, tags={SHA: sha}).version
+        tags[SHA] = model_files.stored_sha256(logged.model_id)
+        return mlflow.register_model(logged.model_uri, name, tags=tags).version
     if broken == "pickled":
         options = {**options, "serialization_format": "cloudpickle", "skops_trusted_types": None}
     if broken == "untrusted":  # a step that names a dangerous function; its MLmodel trusts it
@@ -85,8 +86,9 @@ def register(pipeline, x, threshold=0.3, broken: str | None = None) -> str:
             other, _ = fitted(seed=99)
             skops.io.dump(other, stored)
         mlflow.log_artifacts(f"{tmp}/model", artifact_path="model")
-    tags = {} if broken == "unrecorded" else {SHA: sha}
-    return mlflow.register_model(f"runs:/{run.info.run_id}/model", NAME, tags=tags).version
+    if broken != "unrecorded":
+        tags[SHA] = sha
+    return mlflow.register_model(f"runs:/{run.info.run_id}/model", name, tags=tags).version
 
 
 # Each way a version can be broken, and the words serving's refusal has for it.
