@@ -1,6 +1,7 @@
-"""Our HTTP clients verify the server: the function's client of serving and the web page's client
-of the function accept a certificate from the CA they are given for the name they asked for, and
-refuse one from another CA or for another name (an HTTPS server on loopback, in this process)."""
+"""Our HTTP clients verify the server: the function's client of serving, the web page's client of
+the function, and MLflow's client (training and serving to the tracking server) accept a
+certificate from the CA they are given for the name they asked for, and refuse one from another
+CA or for another name (an HTTPS server on loopback, in this process)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ ANSWER = {
 }
 
 
+EXPERIMENTS = "/api/2.0/mlflow/experiments/search"
+
+
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     """The fleet's CA and another one (a CA file each), and a server certificate for `localhost`
@@ -41,7 +45,9 @@ def pki(tmp_path_factory):
 def https_port(pki):
     class Handler(BaseHTTPRequestHandler):
         def answer(self):
-            body = json.dumps(ANSWER).encode()
+            # MLflow's client asks the tracking API; everything else gets serving's answer.
+            found = {"experiments": []} if self.path.startswith(EXPERIMENTS) else ANSWER
+            body = json.dumps(found).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -100,3 +106,23 @@ def test_page_client_refuses_another_ca(pki, https_port, ca):
     gateway = Gateway(f"https://localhost:{https_port}/", token="t" * 20, ca_file=pki.get(ca, ""))
     status, answer = gateway.call("GET", query={"user_id": "1"})
     assert status == 503 and "SSLError" in answer["error"]
+
+
+def search_experiments(monkeypatch, url: str, ca_file: str):
+    """What training and serving do: MLflow's client with the CA file their units set."""
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", ca_file)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    return MlflowClient(tracking_uri=url).search_experiments()
+
+
+def test_mlflow_client_accepts_the_fleet_ca(monkeypatch, pki, https_port):
+    assert search_experiments(monkeypatch, f"https://localhost:{https_port}", pki["fleet"]) == []
+
+
+@pytest.mark.parametrize(("host", "ca"), [("localhost", "other"), ("127.0.0.1", "fleet")])
+def test_mlflow_client_refuses_another_ca_or_name(monkeypatch, pki, https_port, host, ca):
+    with pytest.raises(Exception, match=r"SSL|certificate"):
+        search_experiments(monkeypatch, f"https://{host}:{https_port}", pki[ca])
