@@ -120,10 +120,11 @@ def _run(settings: TrainingSettings) -> int:
             pipeline, name="model", **model.mlflow_options(pipeline, x_hold.head(1), threshold)
         )
     with step("register"):
-        version = mlflow.register_model(
-            logged.model_uri,
+        version = registry.register_version(
+            client,
             settings.model_name,
-            tags={
+            logged,
+            {
                 "threshold": f"{threshold:.6f}",
                 "run_id": active.info.run_id,
                 model_files.SHA256_TAG: model_files.stored_sha256(logged.model_id),

@@ -59,6 +59,21 @@ def current_champion(client: MlflowClient, name: str):
         raise
 
 
+def register_version(client: MlflowClient, name: str, logged, tags: dict):
+    """A new version of registered model `name` from a logged model. On the fleet the tracking
+    server's admin made the model and no account may create one (roles/mlflow); a plain server
+    (tests, a laptop) gets it made here, as mlflow.register_model would."""
+    try:
+        client.get_registered_model(name)
+    except MlflowException as err:
+        if err.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        client.create_registered_model(name)
+    return client.create_model_version(
+        name, source=logged.model_uri, tags=tags, model_id=logged.model_id
+    )
+
+
 @contextlib.contextmanager
 def training_lock(dsn: str, name: str):
     """Held for a whole run; released by PostgreSQL when the connection ends, even on SIGKILL.
