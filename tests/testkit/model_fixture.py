@@ -77,7 +77,7 @@ def register(pipeline, x, threshold=0.3, broken: str | None = None, name=NAME, t
         options = {**options, "skops_trusted_types": trusted}
     with tempfile.TemporaryDirectory() as tmp, new_run() as run:
         mlflow.sklearn.save_model(pipeline, f"{tmp}/model", **options)
-        stored = Path(tmp, "model", "model.skops" if broken != "pickled" else "model.pkl")
+        stored = Path(tmp, "model", model_files.MODEL_FILE if broken != "pickled" else "model.pkl")
         sha = model_files.sha256_of(stored)
         if broken == "garbled":  # registered so: the file itself is broken
             stored.write_bytes(b"not a skops file")
