@@ -6,10 +6,11 @@ is only given for what was stored. An `Idempotency-Key` header makes a retry ret
 answer instead of predicting and storing again.
 GET ?user_id=1&limit=20 -> that user's latest predictions (the web page's history), and the
     last moves of the production model (what it learned from, who moved it and why).
+Every request names its client (clients.py): a key, or on Google Cloud the identity IAM verified;
+the client's scopes decide what it may do, and as which user.
 """
 
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -19,6 +20,8 @@ import functions_framework
 
 import settings as settings_module
 import validation
+from clients import Caller, Refused, bearer
+from google_tokens import ID_SIGNING_KEYS, ID_TOKEN_ISSUERS, GoogleTokens, Untrusted
 from serving_client import BadAnswer, ServingClient, TimedOut, Unavailable
 from store import DatabaseDown, Store, answer
 
@@ -39,14 +42,13 @@ def state():
             serving=ServingClient(
                 conf.serving_url, conf.serving_timeout, conf.db_pool_size, conf.serving_ca_file
             ),
+            google=GoogleTokens(
+                conf.iam_certs_url or ID_SIGNING_KEYS, conf.iam_audience, ID_TOKEN_ISSUERS
+            )
+            if conf.auth == "iam"
+            else None,
         )
     return _state
-
-
-class Refused(Exception):
-    def __init__(self, status: int, message: str, field=None, row=None):
-        super().__init__(message)
-        self.status, self.field, self.row = status, field, row
 
 
 def reply(status: int, body: dict, request_id: str, extra=None):
@@ -59,14 +61,15 @@ def predict(request):
     request_id = str(uuid.uuid4())
     fields = {"request_id": request_id, "method": request.method}
     try:
-        app = state()
-        authenticate(request, app["settings"])
-        if request.method == "POST":
-            status, body, extra = post(request, app, request_id, fields)
-        elif request.method == "GET":
-            status, body, extra = 200, history(request, app), None
-        else:
+        if request.method not in ("POST", "GET"):
             raise Refused(405, f"{request.method} is not allowed: use POST or GET")
+        app = state()
+        caller = authenticate(request, app)
+        fields.update(client=caller.name)
+        if request.method == "POST":
+            status, body, extra = post(request, app, caller, request_id, fields)
+        else:
+            status, body, extra = 200, history(request, app, caller), None
     except validation.Invalid as err:
         status, extra = 400, None
         body = {
@@ -92,17 +95,27 @@ def predict(request):
     return reply(status, body, request_id, extra)
 
 
-def authenticate(request, conf) -> None:
-    if conf.auth == "iam":  # Google Cloud let the request through only with a valid identity
-        return
-    given = request.headers.get("Authorization", "")
-    scheme, _, token = given.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), conf.token.encode()):
-        raise Refused(401, "a valid bearer token is required (Authorization: Bearer <token>)")
+def authenticate(request, app) -> Caller:
+    credential = bearer(request.headers)
+    if app["google"] is None:
+        found = app["store"].client(key_sha256=hashlib.sha256(credential.encode()).digest())
+        if found is None:
+            raise Refused(401, "unknown or revoked client key")
+    else:
+        try:
+            email = app["google"].verify(credential)["email"]
+        except Untrusted as err:
+            raise Refused(401, str(err)) from None
+        found = app["store"].client(identity=email)
+        if found is None:
+            raise Refused(403, f"{email} is not a client of this function (or was revoked)")
+    name, scopes, user_id = found
+    return Caller(name, frozenset(scopes), user_id)
 
 
-def post(request, app, request_id: str, fields: dict):
+def post(request, app, caller: Caller, request_id: str, fields: dict):
     conf = app["settings"]
+    caller.may_predict()  # before reading the body: a client that may not predict learns nothing
     if request.mimetype != "application/json":
         raise Refused(415, "send Content-Type: application/json")
     if (request.content_length or 0) > conf.max_body_bytes:
@@ -116,6 +129,7 @@ def post(request, app, request_id: str, fields: dict):
         raise validation.Invalid("the body is not valid JSON") from None
     user_id, rows = validation.request(doc, conf.max_rows)
     fields.update(user_id=user_id, rows=len(rows))
+    caller.may_predict(user_id)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not IDEMPOTENCY_KEY.match(key):
         raise validation.Invalid(
@@ -142,9 +156,10 @@ def stored(app, user_id: int, key: str, sha: bytes):
     return 200, found[1], {"Idempotent-Replayed": "true"}
 
 
-def history(request, app):
+def history(request, app, caller: Caller):
     conf = app["settings"]
     user_id = validation.user_id(request.args.get("user_id"))
+    caller.may_read_history(user_id)
     limit = validation.digits(request.args.get("limit", "20"))
     if not isinstance(limit, int) or not 1 <= limit <= conf.history_limit:
         raise validation.Invalid(
@@ -154,5 +169,5 @@ def history(request, app):
     return {
         "user_id": user_id,
         "predictions": store.history(user_id, limit),
-        "production_moves": store.production_moves(5),
+        "production_moves": store.production_moves(5) if caller.sees_model_moves() else [],
     }

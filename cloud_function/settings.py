@@ -21,10 +21,13 @@ class Settings:
     # certificate must chain to (empty: the system's CAs).
     serving_url: str = ""
     serving_ca_file: str = ""
-    # "token": a bearer token must match GATEWAY_TOKEN (the local fleet). "iam": Google Cloud
-    # checked the caller's identity token before the request reached us.
-    auth: str = "token"
-    token: str = ""
+    # "key": callers send a client key (Authorization: Bearer <key>), looked up by its sha256
+    # in access.clients. "iam": Google Cloud let only callers with an identity token for
+    # iam_audience (the function's URL) through; the token is verified again against
+    # iam_certs_url (empty: Google's keys) and its e-mail looked up as a client.
+    auth: str = "key"
+    iam_audience: str = ""
+    iam_certs_url: str = ""
     max_rows: int = 100
     max_body_bytes: int = 262144
     serving_timeout: float = 5.0
@@ -36,10 +39,10 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         conf = cls(**typed_from_env(cls, PREFIX, env))
-        if conf.auth not in ("token", "iam"):
-            raise ValueError(f"GATEWAY_AUTH={conf.auth!r}: use token or iam")
-        if conf.auth == "token" and len(conf.token) < 16:
-            raise ValueError("GATEWAY_TOKEN must be 16 characters or more when GATEWAY_AUTH=token")
+        if conf.auth not in ("key", "iam"):
+            raise ValueError(f"GATEWAY_AUTH={conf.auth!r}: use key or iam")
+        if conf.auth == "iam" and not conf.iam_audience:
+            raise ValueError("GATEWAY_IAM_AUDIENCE (the function's URL) must be set for iam")
         if not conf.serving_url:
             raise ValueError("GATEWAY_SERVING_URL must be set, e.g. https://serving:8080")
         return conf

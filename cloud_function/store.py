@@ -47,6 +47,19 @@ HISTORY = (
     + " FROM predictions.predictions WHERE user_id = %s"
     " ORDER BY created_at DESC, request_id, row_index LIMIT %s"
 )
+# A client by its key's sha256 or its Google identity; its use is recorded at most once a
+# minute (a write per request would cost more than the request). Revoked clients are not found.
+CLIENT = """
+    WITH found AS (
+      SELECT id, name, scopes, user_id FROM access.clients
+      WHERE {condition} AND revoked_at IS NULL),
+    used AS (
+      INSERT INTO access.client_use AS u (client_id, last_used_at) SELECT id, now() FROM found
+      ON CONFLICT (client_id) DO UPDATE SET last_used_at = now()
+      WHERE u.last_used_at < now() - interval '1 minute')
+    SELECT name, scopes, user_id FROM found"""
+CLIENT_BY_KEY = CLIENT.format(condition="key_sha256 = %s")
+CLIENT_BY_IDENTITY = CLIENT.format(condition="google_identity AND name = %s")
 # The audit trail of the production alias (written by training and the operator commands).
 MOVES = (
     "SELECT moved_at, model_name, action, from_version, to_version, pinned, reason, data_kind"
@@ -100,6 +113,15 @@ class Store:
                     self.idle.put(conn)
         finally:
             self.slots.release()
+
+    def client(self, key_sha256: bytes | None = None, identity: str | None = None):
+        """(name, scopes, user_id) of the client with this key or Google identity, or None."""
+        with self.connection() as cur:
+            if identity is None:
+                cur.execute(CLIENT_BY_KEY, (key_sha256,))
+            else:
+                cur.execute(CLIENT_BY_IDENTITY, (identity,))
+            return cur.fetchone()
 
     def find(self, user_id: int, key: str):
         """The stored answer of (user, idempotency key), or None."""

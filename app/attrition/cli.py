@@ -192,6 +192,40 @@ def _history(args: argparse.Namespace) -> int:
     return _registry_command(action)
 
 
+def _keys(args: argparse.Namespace) -> int:
+    """attrition keys create|rotate|revoke|list|sync: the function's clients (client_keys)."""
+    from attrition import client_keys as keys
+    from attrition.settings import operator
+
+    def action(conn):
+        if args.keys == "create":
+            scopes = tuple(s.strip() for s in args.scopes.split(",") if s.strip())
+            client = keys.Client(args.name, scopes, args.user_id, args.google_identity)
+            key = keys.create(conn, client, operator())
+            print(key if key else f"{args.name}: Google identity registered (it has no key)")
+        elif args.keys == "rotate":
+            print(keys.rotate(conn, args.name))
+        elif args.keys == "revoke":
+            keys.revoke(conn, args.name)
+            print(f"{args.name}: revoked")
+        elif args.keys == "sync":
+            print(json.dumps({"changed": keys.sync(conn, json.load(sys.stdin))}))
+        else:
+            rows = keys.listing(conn)
+            if args.json:
+                print(json.dumps(rows, default=str))
+            for row in [] if args.json else rows:
+                print("  ".join(f"{k}={'-' if v is None else v}" for k, v in row.items()))
+        return EXIT_OK
+
+    try:
+        result = _connect_or_fail(action)
+    except (keys.Invalid, ValueError) as err:  # ValueError: the sync list is not JSON
+        print(f"attrition keys {args.keys}: {err}; nothing was changed", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_FAILED if result is None else result
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="attrition", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -273,6 +307,38 @@ def parser() -> argparse.ArgumentParser:
         help="first record where the alias is if no recorded move put it there",
     )
     hist.set_defaults(run=_history)
+
+    keys = sub.add_parser(
+        "keys",
+        help="the prediction function's clients: keys or Google identities with scopes (PG* "
+        "variables say where); a key is printed once, when made; exit 2 bad request",
+    )
+    keys_sub = keys.add_subparsers(dest="keys", required=True)
+    create = keys_sub.add_parser("create", help="add a client and print its key")
+    create.add_argument("name", help="who it is for, e.g. alice or reports-job")
+    create.add_argument(
+        "--scopes",
+        required=True,
+        help="comma-separated: predict, history:own, history:all, act-as-any-user",
+    )
+    create.add_argument("--user-id", type=int, help="the user a personal key acts as")
+    create.add_argument(
+        "--google-identity",
+        action="store_true",
+        help="NAME is a Google service account's e-mail (GATEWAY_AUTH=iam): no key",
+    )
+    for verb, words in (
+        ("rotate", "a new key; the old one stops working at once"),
+        ("revoke", "the client stops working at once (its row stays)"),
+    ):
+        one = keys_sub.add_parser(verb, help=words)
+        one.add_argument("name")
+    listing = keys_sub.add_parser("list", help="every client, revoked ones too (never a key)")
+    listing.add_argument("--json", action="store_true", help="one JSON list")
+    keys_sub.add_parser(
+        "sync", help="make the clients of a JSON list on stdin so (the playbook's list)"
+    )
+    keys.set_defaults(run=_keys)
     return top
 
 

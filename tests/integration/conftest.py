@@ -3,13 +3,15 @@ migrations, real tracking servers, serving and the function under functions-fram
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
 import psycopg2
 import pytest
 
-from testkit.gateway_server import GRANTS, env_for, gateway
+from testkit.cli import run_cli
+from testkit.gateway_server import GRANTS, KEYS_GRANTS, client_list, env_for, gateway
 from testkit.mlflow_server import STARTUP_SECONDS, tracking_server
 from testkit.model_fixture import fitted, promote, register
 from testkit.pgcluster import as_login, create_app_database, grants_sql, throwaway_cluster
@@ -81,12 +83,25 @@ def mlflow_env(tracking, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def gateway_db(app_db):
-    """The app database with a role `gw` holding exactly the gateway's grants."""
+def keys_dsn(app_db):
+    """The app database as a role holding exactly the clients' manager's grants."""
+    admin = psycopg2.connect(app_db)
+    with admin, admin.cursor() as cur:
+        cur.execute(KEYS_GRANTS)
+    admin.close()
+    return as_login(app_db, "keys")
+
+
+@pytest.fixture(scope="session")
+def gateway_db(app_db, keys_dsn):
+    """The app database with a role `gw` holding exactly the gateway's grants, and testkit's
+    CLIENTS registered as the playbook registers its list (`attrition keys sync`)."""
     conn = psycopg2.connect(app_db)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(GRANTS)
+    synced = run_cli("keys", "sync", dsn=keys_dsn, stdin=json.dumps(client_list()))
+    assert synced.returncode == 0, synced.stderr
     yield conn
     conn.close()
 

@@ -7,9 +7,13 @@ import subprocess
 import sys
 
 
-def run_cli(*args, dsn=""):
+def run_cli(*args, dsn="", stdin=""):
     """`attrition ARGS` with ATTRITION_DATABASE_DSN=dsn; the CompletedProcess (text)."""
     env = {**os.environ, "ATTRITION_DATABASE_DSN": dsn}
     return subprocess.run(
-        [sys.executable, "-m", "attrition.cli", *args], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "attrition.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
     )

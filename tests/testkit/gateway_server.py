@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import subprocess
@@ -19,11 +20,39 @@ from testkit.pgcluster import grants_sql
 from testkit.serving_server import Server
 
 SOURCE = CLOUD_FUNCTION
-TOKEN = "test-token-0123456789abcdef"
+# The function's test clients, name -> (key, scopes, user id): the web page's service key (acts
+# for its signed-in users), a person's key (user 7), a reader of everyone's history, a revoked key.
+CLIENTS = {
+    "web-page": (
+        "atk_test-web-page-0123456789abcdef",
+        ("predict", "history:own", "act-as-any-user"),
+        None,
+    ),
+    "alice": ("atk_test-alice-0123456789abcdef", ("predict", "history:own"), 7),
+    "auditor": ("atk_test-auditor-0123456789abcdef", ("history:all",), None),
+    "gone": ("atk_test-gone-0123456789abcdef", ("predict", "history:own", "act-as-any-user"), None),
+}
+REVOKED = {"gone"}
+TOKEN = CLIENTS["web-page"][0]
 # The design's example employee (the web page's defaults are the same one).
 SEED = DEFAULTS
 # The gateway role's grants (roles/postgres/tasks/privileges.yml) for a test role `gw`.
 GRANTS = grants_sql("postgres_gateway_user", "gw", "attrition_test")
+KEYS_GRANTS = grants_sql("postgres_keys_user", "keys", "attrition_test")
+
+
+def client_list() -> list[dict]:
+    """CLIENTS as the playbook's list (function_clients) gives them to `attrition keys sync`."""
+    return [
+        {
+            "name": name,
+            "key_sha256": hashlib.sha256(key.encode()).hexdigest(),
+            "scopes": list(scopes),
+            "user_id": user_id,
+            "revoked": name in REVOKED,
+        }
+        for name, (key, scopes, user_id) in CLIENTS.items()
+    ]
 
 
 class Gateway(Server):
@@ -47,7 +76,7 @@ def gateway(folder: Path, env: dict) -> Iterator[Gateway]:
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = folder / "gateway.log"
-    environment = {**os.environ, "GATEWAY_TOKEN": TOKEN, **env}
+    environment = {**os.environ, **env}
     with log.open("a") as out:
         proc = subprocess.Popen(
             [
@@ -69,7 +98,7 @@ def gateway(folder: Path, env: dict) -> Iterator[Gateway]:
     server = Gateway(proc, f"http://127.0.0.1:{port}", log)
     try:
         server.wait_until(
-            lambda: server.get("user_id=1")[0] in (200, 503), STARTUP_SECONDS, "the function"
+            lambda: server.get("user_id=1")[0] in (200, 401, 503), STARTUP_SECONDS, "the function"
         )
         yield server
     finally:

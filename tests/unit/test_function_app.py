@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from testkit.gateway_server import SEED, TOKEN
+from testkit.gateway_server import CLIENTS, SEED, TOKEN
 
 
 def post(function_client, doc=None, raw=None, headers=None, token=TOKEN):
@@ -32,12 +32,68 @@ def get(function_client, query, token=TOKEN):
     return answer.status_code, answer.get_json()
 
 
-@pytest.mark.parametrize("token", ["", TOKEN + "x", "Basic " + TOKEN])
-def test_a_valid_bearer_token_is_required(function_client, token):
+@pytest.mark.parametrize(
+    ("token", "words"),
+    [
+        ("", "a client key is required (Authorization: Bearer <key>)"),
+        ("Basic " + TOKEN, "unknown or revoked client key"),
+        (TOKEN + "x", "unknown or revoked client key"),
+        (CLIENTS["gone"][0], "unknown or revoked client key"),
+    ],
+)
+def test_a_known_client_key_is_required(function_client, token, words):
     status, _, out = post(function_client, {"user_id": 1, "data": [SEED]}, token=token)
-    assert status == 401
-    assert "bearer token" in out["error"]
-    assert get(function_client, "user_id=1", token=token)[0] == 401
+    assert (status, out["error"]) == (401, words)
+    assert get(function_client, "user_id=1", token=token) == (401, {"error": words})
+
+
+def test_a_key_without_the_bearer_scheme_is_refused(function_client):
+    answer = function_client.get("/?user_id=1", headers={"Authorization": TOKEN})
+    assert answer.status_code == 401
+
+
+ALICE, AUDITOR = CLIENTS["alice"][0], CLIENTS["auditor"][0]
+
+
+@pytest.mark.parametrize(
+    ("token", "user_id", "words"),
+    [
+        (ALICE, 8, "client 'alice' may predict only as user 7"),
+        (AUDITOR, 1, "client 'auditor' may not predict (no predict scope)"),
+    ],
+)
+def test_a_client_predicts_only_as_whom_its_scopes_allow(function_client, token, user_id, words):
+    # 403 before serving is asked (it is down here: a request let through would be a 503).
+    status, _, out = post(function_client, {"user_id": user_id, "data": [SEED]}, token=token)
+    assert (status, out) == (403, {"error": words})
+
+
+def test_a_client_without_predict_is_refused_before_its_body_is_read(function_client):
+    status, _, out = post(function_client, raw=b"{not json", token=AUDITOR)
+    assert (status, out["error"]) == (403, "client 'auditor' may not predict (no predict scope)")
+
+
+@pytest.mark.parametrize(
+    ("token", "query", "words"),
+    [
+        (ALICE, "user_id=8", "client 'alice' may read only user 7's history"),
+        (ALICE, "user_id=x", None),  # a bad query is still named first
+    ],
+)
+def test_a_client_reads_only_the_history_its_scopes_allow(function_client, token, query, words):
+    status, out = get(function_client, query, token=token)
+    if words is None:
+        assert (status, out["field"]) == (400, "user_id")
+    else:
+        assert (status, out) == (403, {"error": words})
+
+
+@pytest.mark.parametrize("token", [TOKEN, ALICE, AUDITOR])
+def test_a_client_allowed_to_read_reaches_the_database(function_client, token):
+    user = 7 if token == ALICE else 8
+    status, out = get(function_client, f"user_id={user}", token=token)
+    assert status == 503  # let through: the (absent) database is asked
+    assert "database" in out["error"]
 
 
 BAD = [

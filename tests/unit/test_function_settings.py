@@ -17,7 +17,7 @@ sys.modules[_spec.name] = function_settings  # dataclasses look their module up 
 _spec.loader.exec_module(function_settings)
 Settings = function_settings.Settings
 
-GOOD = {"GATEWAY_SERVING_URL": "http://serving:8080", "GATEWAY_TOKEN": "t" * 16}
+GOOD = {"GATEWAY_SERVING_URL": "http://serving:8080"}
 
 
 def test_the_defaults_and_typed_values():
@@ -26,21 +26,20 @@ def test_the_defaults_and_typed_values():
     assert conf.serving_timeout == 2.5
     assert conf.max_rows == 7
     assert conf.db_pool_size == 8
-    assert conf.auth == "token"
+    assert conf.auth == "key"
 
 
-def test_iam_needs_no_token():
-    conf = Settings.from_env({"GATEWAY_SERVING_URL": "http://s", "GATEWAY_AUTH": "iam"})
-    assert conf.auth == "iam"
-    assert conf.token == ""
+def test_iam_names_the_audience_its_tokens_are_for():
+    conf = Settings.from_env({**GOOD, "GATEWAY_AUTH": "iam", "GATEWAY_IAM_AUDIENCE": "https://f"})
+    assert (conf.auth, conf.iam_audience, conf.iam_certs_url) == ("iam", "https://f", "")
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"GATEWAY_TOKEN": "t" * 16}, "GATEWAY_SERVING_URL must be set"),
-        ({**GOOD, "GATEWAY_AUTH": "open"}, "GATEWAY_AUTH='open': use token or iam"),
-        ({**GOOD, "GATEWAY_TOKEN": "short"}, "GATEWAY_TOKEN must be 16 characters or more"),
+        ({}, "GATEWAY_SERVING_URL must be set"),
+        ({**GOOD, "GATEWAY_AUTH": "open"}, "GATEWAY_AUTH='open': use key or iam"),
+        ({**GOOD, "GATEWAY_AUTH": "iam"}, "GATEWAY_IAM_AUDIENCE"),
         ({**GOOD, "GATEWAY_MAX_ROWS": "ten"}, "GATEWAY_MAX_ROWS='ten' is not a valid int"),
         (
             {**GOOD, "GATEWAY_SERVING_TIMEOUT": "x"},
