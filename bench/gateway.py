@@ -31,8 +31,9 @@ import mlflow.sklearn
 import psycopg2
 from edge import edge  # bench/edge.py
 
+from attrition import client_keys
 from attrition.training import model
-from testkit.gateway_server import GRANTS, SEED, TOKEN
+from testkit.gateway_server import GRANTS, SEED, TOKEN, client_list
 from testkit.mlflow_server import free_port, tracking_server
 from testkit.model_fixture import fitted, promote, register
 from testkit.paths import CLOUD_FUNCTION, REPO
@@ -101,6 +102,7 @@ def main() -> None:
         dsn = create_app_database(sock, "attrition_test")
         with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
             cur.execute(GRANTS)
+            client_keys.sync(conn, client_list())  # the fleet's way: the page's key, hashed
         with tracking_server(tmp / "mlflow") as url:
             os.environ["MLFLOW_TRACKING_URI"] = url
             pipeline, x = fitted(seed=1)
@@ -126,7 +128,6 @@ def main() -> None:
                 "2",
             ]
             fn_env = {
-                "GATEWAY_TOKEN": TOKEN,
                 "PGHOST": sock,
                 "PGUSER": "gw",
                 "PGDATABASE": "attrition_test",

@@ -112,7 +112,7 @@ Every front end is TLS with the fleet's CA: $secrets/ca/ca.crt
 MLflow UI: https://$db:5000 (user admin, password in $secrets/mlflow_admin_password)
 Training log: docker exec $(container training) journalctl -u attrition-train
 Serving: curl -s --cacert $secrets/ca/ca.crt https://$serving:8080/health
-Predictions: POST https://$gateway:8080/ with "Authorization: Bearer <$secrets/gateway_token>"
-  (the README's curl example); the web page: https://$gateway/
+Predictions: POST https://$gateway:8080/ with "Authorization: Bearer <your key>", made with
+  docker exec $(container db) attrition-keys create ... (the README's example); the web page: https://$gateway/
 MSG
 }

@@ -21,6 +21,7 @@ SETTINGS = {
     "function_vpc_connector": "attrition-connector",
     "function_serving_url": "https://10.10.0.12:8080",
     "function_db_host": "10.10.0.10",
+    "function_url": "https://us-west2-p.cloudfunctions.net/ml2-external-inference",
     "function_invokers": ["serviceAccount:web@p.iam.gserviceaccount.com", "user:hr@example.com"],
     "function_ca_cert": "-----BEGIN CERTIFICATE-----\nthe fleet CA\n-----END CERTIFICATE-----",
 }
@@ -86,7 +87,9 @@ def test_deploy_commands_then_skip_then_redeploy_on_change(tmp_path, source):
         "--vpc-connector=attrition-connector",
         "--egress-settings=private-ranges-only",
         "--set-env-vars=GATEWAY_SERVING_URL=https://10.10.0.12:8080,"
-        "GATEWAY_SERVING_CA_FILE=/workspace/fleet-ca.crt,GATEWAY_AUTH=iam,GATEWAY_MAX_ROWS=100,"
+        "GATEWAY_SERVING_CA_FILE=/workspace/fleet-ca.crt,GATEWAY_AUTH=iam,"
+        "GATEWAY_IAM_AUDIENCE=https://us-west2-p.cloudfunctions.net/ml2-external-inference,"
+        "GATEWAY_MAX_ROWS=100,"
         "PGHOST=10.10.0.10,PGDATABASE=attrition,PGUSER=attrition_gateway,PGSSLMODE=verify-full,"
         "PGSSLROOTCERT=/workspace/fleet-ca.crt",
         "--set-secrets=PGPASSWORD=attrition-gateway-db-password:latest",

@@ -64,6 +64,7 @@ def test_migrations_run_once_and_refuse_edits(pg_cluster, conn):
             "0002_predictions_schema",
             "0003_prediction_requests",
             "0004_data_loads_and_alias_moves",
+            "0005_function_clients",
         ]
     edited = _migrations_copy(pg_cluster, "edited")
     (edited / "0002_predictions_schema.sql").write_text("SELECT 1;\n")

@@ -29,7 +29,7 @@ CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 def page_url(fn, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("web") / "web.log"
-    env = {**os.environ, "WEB_GATEWAY_URL": fn.url + "/", "WEB_GATEWAY_TOKEN": TOKEN}
+    env = {**os.environ, "WEB_GATEWAY_URL": fn.url + "/", "WEB_GATEWAY_KEY": TOKEN}
     with log.open("w") as out:
         proc = subprocess.Popen(
             [
@@ -169,6 +169,7 @@ def test_google_cloud_identity_token_from_the_metadata_server():
         server.shutdown()
     from urllib.parse import quote
 
-    assert seen[0][0] == "/identity?audience=" + quote(base + "/fn", safe="")
+    # format=full: the token names the VM's service account, the function's client.
+    assert seen[0][0] == "/identity?audience=" + quote(base + "/fn", safe="") + "&format=full"
     assert seen[0][1] == "Google"
     assert [s[2] for s in seen[1:]] == ["Bearer id-token-1", "Bearer id-token-1"]  # cached

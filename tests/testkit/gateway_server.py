@@ -42,7 +42,7 @@ KEYS_GRANTS = grants_sql("postgres_keys_user", "keys", "attrition_test")
 
 
 def client_list() -> list[dict]:
-    """CLIENTS as the playbook's list (function_clients) gives them to `attrition keys sync`."""
+    """CLIENTS as the playbook's list (function_clients_list) gives them to `keys sync`."""
     return [
         {
             "name": name,

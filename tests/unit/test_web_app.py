@@ -126,7 +126,7 @@ def test_health(page):
 def test_settings_name_the_variable_and_the_problem():
     with pytest.raises(ValueError, match="WEB_GATEWAY_URL must be set"):
         WebSettings.from_env({})
-    with pytest.raises(ValueError, match="WEB_GATEWAY_AUTH='iap': use token or metadata"):
+    with pytest.raises(ValueError, match="WEB_GATEWAY_AUTH='iap': use key or metadata"):
         WebSettings.from_env({"WEB_GATEWAY_URL": "http://x/", "WEB_GATEWAY_AUTH": "iap"})
     conf = WebSettings.from_env({"WEB_GATEWAY_URL": "http://x/", "WEB_GATEWAY_AUTH": "metadata"})
     assert conf.metadata_url == METADATA

@@ -38,7 +38,8 @@ class Gateway:
             answer = self.http.request(
                 "GET",
                 self.metadata_url,
-                fields={"audience": self.url},
+                # format=full: the token names the service account (the function's client).
+                fields={"audience": self.url, "format": "full"},
                 headers={"Metadata-Flavor": "Google"},
             )
             if answer.status != 200:
@@ -97,7 +98,7 @@ def create_app(gateway: Gateway | None = None) -> Flask:
     if gateway is None:
         conf = WebSettings.from_env()
         metadata = conf.metadata_url if conf.gateway_auth == "metadata" else ""
-        gateway = Gateway(conf.gateway_url, conf.gateway_token, metadata, conf.gateway_ca_file)
+        gateway = Gateway(conf.gateway_url, conf.gateway_key, metadata, conf.gateway_ca_file)
     gw = gateway
 
     def page(values, user_id, errors=None, result=None, problem=None, status=200):

@@ -18,10 +18,10 @@ class WebSettings:
     # to (empty: the system's CAs, as for Google's own certificate).
     gateway_url: str = ""
     gateway_ca_file: str = ""
-    # "token": send gateway_token (the local fleet); "metadata": an identity token from the
-    # metadata server (Google Cloud, IAM checks it).
-    gateway_auth: str = "token"
-    gateway_token: str = ""
+    # "key": send gateway_key, the page's client key (the local fleet); "metadata": an identity
+    # token from the metadata server (Google Cloud, IAM checks it).
+    gateway_auth: str = "key"
+    gateway_key: str = ""
     metadata_url: str = METADATA
 
     @classmethod
@@ -29,6 +29,6 @@ class WebSettings:
         settings = cls(**typed_from_env(cls, "WEB_", env))
         if not settings.gateway_url:
             raise ValueError("WEB_GATEWAY_URL must be set, e.g. https://gateway:8080/")
-        if settings.gateway_auth not in ("token", "metadata"):
-            raise ValueError(f"WEB_GATEWAY_AUTH={settings.gateway_auth!r}: use token or metadata")
+        if settings.gateway_auth not in ("key", "metadata"):
+            raise ValueError(f"WEB_GATEWAY_AUTH={settings.gateway_auth!r}: use key or metadata")
         return settings
