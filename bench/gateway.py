@@ -102,7 +102,9 @@ def main() -> None:
         dsn = create_app_database(sock, "attrition_test")
         with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
             cur.execute(GRANTS)
-            client_keys.sync(conn, client_list())  # the fleet's way: the page's key, hashed
+        conn = psycopg2.connect(dsn)  # the fleet's way: the page's key, as its sha256
+        client_keys.sync(conn, client_list())
+        conn.close()
         with tracking_server(tmp / "mlflow") as url:
             os.environ["MLFLOW_TRACKING_URI"] = url
             pipeline, x = fitted(seed=1)
