@@ -226,7 +226,22 @@ def _keys(args: argparse.Namespace) -> int:
     return EXIT_FAILED if result is None else result
 
 
+def _web_users(args: argparse.Namespace) -> int:
+    """attrition web-users sync: the page's accounts made exactly the JSON list on stdin."""
+    from attrition.web.accounts import Accounts, Invalid
+
+    try:
+        changed = Accounts(args.accounts_file).sync(json.load(sys.stdin))
+    except (Invalid, ValueError) as err:  # ValueError: not JSON
+        print(f"attrition web-users sync: {err}; nothing was changed", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps({"changed": changed}))
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
+    from attrition.web.settings import WebSettings  # no web dependency: a dataclass
+
     top = argparse.ArgumentParser(prog="attrition", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
@@ -339,6 +354,22 @@ def parser() -> argparse.ArgumentParser:
         "sync", help="make the clients of a JSON list on stdin so (the playbook's list)"
     )
     keys.set_defaults(run=_keys)
+
+    web_users = sub.add_parser(
+        "web-users", help="the web page's accounts (names, roles, user ids, argon2id hashes)"
+    )
+    web_users_sub = web_users.add_subparsers(dest="web_users", required=True)
+    sync = web_users_sub.add_parser(
+        "sync",
+        help="make the accounts exactly the JSON list on stdin ({name, role, user_id, "
+        "password?}); prints the names that changed",
+    )
+    sync.add_argument(
+        "--accounts-file",
+        default=WebSettings.accounts_file,
+        help="the page's accounts file (its WEB_ACCOUNTS_FILE)",
+    )
+    web_users.set_defaults(run=_web_users)
     return top
 
 

@@ -113,6 +113,8 @@ MLflow UI: https://$db:5000 (user admin, password in $secrets/mlflow_admin_passw
 Training log: docker exec $(container training) journalctl -u attrition-train
 Serving: curl -s --cacert $secrets/ca/ca.crt https://$serving:8080/health
 Predictions: POST https://$gateway:8080/ with "Authorization: Bearer <your key>", made with
-  docker exec $(container db) attrition-keys create ... (the README's example); the web page: https://$gateway/
+  docker exec $(container db) attrition-keys create ... (the README's example)
+The web page: https://$gateway/ (sign in as analyst or hr-admin: $secrets/web_analyst_password,
+  $secrets/web_hr_admin_password)
 MSG
 }

@@ -1,10 +1,11 @@
 """The web page in a real headless browser (Debian's chromium through chromedriver), in front
-of the real function, serving and PostgreSQL: fill, submit, see the result and the history row,
-see a field error; the token never reaches the browser."""
+of the real function, serving and PostgreSQL: sign in, fill, submit, see the result and the
+history row, see a field error, sign out; the page's key never reaches the browser."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -18,18 +19,33 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from testkit.cli import run_cli
 from testkit.gateway_server import TOKEN, record_move
+from testkit.http_stand_in import stand_in
 from testkit.mlflow_server import STARTUP_SECONDS, free_port
 from testkit.serving_server import Server
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+ANALYST = {"name": "ana", "role": "analyst", "user_id": 4242, "password": "ana-password-123"}
+ADMIN = {"name": "hra", "role": "hr_admin", "user_id": 4243, "password": "hra-password-123"}
 
 
 @pytest.fixture(scope="module")
 def page_url(fn, tmp_path_factory):
     port = free_port()
-    log = tmp_path_factory.mktemp("web") / "web.log"
-    env = {**os.environ, "WEB_GATEWAY_URL": fn.url + "/", "WEB_GATEWAY_KEY": TOKEN}
+    folder = tmp_path_factory.mktemp("web")
+    log, accounts = folder / "web.log", str(folder / "accounts.sqlite3")
+    synced = run_cli(
+        "web-users", "sync", "--accounts-file", accounts, stdin=json.dumps([ANALYST, ADMIN])
+    )
+    assert synced.returncode == 0, synced.stderr
+    env = {
+        **os.environ,
+        "WEB_GATEWAY_URL": fn.url + "/",
+        "WEB_GATEWAY_KEY": TOKEN,
+        "WEB_ACCOUNTS_FILE": accounts,
+        "WEB_ALLOWED_HOSTS": "localhost",
+    }
     with log.open("w") as out:
         proc = subprocess.Popen(
             [
@@ -49,7 +65,8 @@ def page_url(fn, tmp_path_factory):
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = Server(proc, f"http://127.0.0.1:{port}", log)
+    # localhost: the browser keeps Secure (__Host-) cookies from http only for it.
+    server = Server(proc, f"http://localhost:{port}", log)
     try:
         server.wait_until(
             lambda: server.call("/healthz")[0] == 200, STARTUP_SECONDS, "the web page"
@@ -89,12 +106,24 @@ def fill(browser, **values):
         field.send_keys(str(value))
 
 
+def sign_in(browser, page_url, who):
+    browser.delete_all_cookies()
+    browser.get(page_url + "/")
+    assert browser.current_url == page_url + "/login"  # sent to sign in first
+    fill(browser, name=who["name"], password=who["password"])
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "sign-in").click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+
+
 def test_fill_submit_see_result_and_history(browser, page_url):
-    browser.get(page_url + "/?user_id=4242")
+    sign_in(browser, page_url, ANALYST)
+    assert browser.current_url == page_url + "/"
+    assert browser.find_element(By.ID, "signed-in").text.startswith("ana (analyst, user 4242)")
     assert browser.find_element(By.ID, "no-history").text == "None yet."
     assert browser.find_element(By.ID, "age").get_attribute("value") == "40"  # a default
     assert "Age (years)" in browser.find_element(By.CSS_SELECTOR, "label[for=age]").text
-    fill(browser, user_id=4242, age=29, overtime=1, monthlyincome=2100)
+    fill(browser, age=29, overtime=1, monthlyincome=2100)
     submit(browser)
     label = browser.find_element(By.ID, "label").text
     probability = browser.find_element(By.ID, "probability").text
@@ -108,9 +137,16 @@ def test_fill_submit_see_result_and_history(browser, page_url):
     assert TOKEN not in browser.page_source
 
 
-def test_page_shows_what_production_learned_from(browser, page_url, gateway_db):
+def test_an_hr_admin_sees_the_analysts_history_and_the_models_moves(browser, page_url, gateway_db):
     record_move(gateway_db, "manual", 8, 7, True, "web test: roll back", "synthetic")
-    browser.get(page_url + "/?user_id=4242")
+    sign_in(browser, page_url, ADMIN)
+    fill(browser, user_id=4242)
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "lookup").click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    assert browser.current_url == page_url + "/?user_id=4242"
+    assert browser.find_element(By.ID, "history-of").text == "Recent predictions of user 4242"
+    assert browser.find_elements(By.CSS_SELECTOR, "#history tbody tr")  # the analyst's
     assert browser.find_element(By.ID, "data-kind").text == "synthetic"
     assert "Version 7 of attrition" in browser.find_element(By.ID, "production").text
     assert "(pinned by hand)" in browser.find_element(By.ID, "production").text
@@ -119,8 +155,8 @@ def test_page_shows_what_production_learned_from(browser, page_url, gateway_db):
     assert cells[1:] == ["manual", "8", "7", "synthetic", "web test: roll back"]
 
 
-def test_field_error_is_shown_next_to_the_field(browser, page_url):
-    browser.get(page_url + "/?user_id=4243")
+def test_field_error_is_shown_next_to_the_field_then_sign_out(browser, page_url):
+    sign_in(browser, page_url, ADMIN)
     fill(browser, age=17)
     submit(browser)
     error = browser.find_element(By.ID, "error-age")
@@ -131,45 +167,42 @@ def test_field_error_is_shown_next_to_the_field(browser, page_url):
     submit(browser)
     assert "whole number" in browser.find_element(By.ID, "error-age").text
     assert browser.find_element(By.ID, "no-history")  # nothing was stored for this user
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "logout").click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    assert browser.current_url == page_url + "/login"
+    browser.get(page_url + "/")
+    assert browser.current_url == page_url + "/login"  # the session is over
+
+
+def test_a_wrong_password_is_refused_and_said(browser, page_url):
+    sign_in_page = page_url + "/login"
+    browser.delete_all_cookies()
+    browser.get(sign_in_page)
+    fill(browser, name="ana", password="not-the-password")
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "sign-in").click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    assert "Wrong name or password" in browser.find_element(By.ID, "problem").text
+    assert browser.get_cookie("__Host-attrition-session") is None
 
 
 def test_google_cloud_identity_token_from_the_metadata_server():
     """On Google Cloud the page sends an identity token for the function's URL, fetched from
     the metadata server (no metadata server exists here: a local stand-in records the calls)."""
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from attrition.web.app import Gateway
 
-    seen = []
+    def answer(path, headers):
+        return b"id-token-1" if path.startswith("/identity") else b"{}"
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            seen.append(
-                (self.path, self.headers.get("Metadata-Flavor"), self.headers.get("Authorization"))
-            )
-            body = b"id-token-1" if self.path.startswith("/identity") else json.dumps({}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
+    with stand_in(answer) as (base, seen):
         gw = Gateway(base + "/fn", metadata_url=base + "/identity")
         assert gw.call("GET", query={"user_id": "1"})[0] == 200
         assert gw.call("GET", query={"user_id": "1"})[0] == 200
-    finally:
-        server.shutdown()
     from urllib.parse import quote
 
     # format=full: the token names the VM's service account, the function's client.
     assert seen[0][0] == "/identity?audience=" + quote(base + "/fn", safe="") + "&format=full"
-    assert seen[0][1] == "Google"
-    assert [s[2] for s in seen[1:]] == ["Bearer id-token-1", "Bearer id-token-1"]  # cached
+    assert seen[0][1]["Metadata-Flavor"] == "Google"
+    tokens = [headers["Authorization"] for _, headers in seen[1:]]
+    assert tokens == ["Bearer id-token-1", "Bearer id-token-1"]  # fetched once, kept

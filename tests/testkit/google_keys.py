@@ -9,10 +9,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
 from google.auth.crypt import es256
+
+from testkit.http_stand_in import stand_in
 
 PEM = serialization.Encoding.PEM
 
@@ -77,28 +77,12 @@ class Signer:
 
 @contextlib.contextmanager
 def published(signers: list[Signer]) -> Iterator[tuple[str, list]]:
-    """(URL of the signers' public keys, the list of requests it answered) while in the block;
-    `signers` may change meanwhile (Google rotating its keys)."""
-    seen: list = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            seen.append(self.path)
-            body = json.dumps({s.kid: s.published for s in signers}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/keys", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    """(URL of the signers' public keys, the requests it answered) while in the block; `signers`
+    may change meanwhile (Google rotating its keys)."""
+    with stand_in(
+        lambda path, headers: json.dumps({s.kid: s.published for s in signers}).encode()
+    ) as (
+        base,
+        seen,
+    ):
+        yield base + "/keys", seen

@@ -1,21 +1,30 @@
-"""The web page: fill in an employee, see the prediction and this user's earlier ones.
+"""The web page: sign in, fill in an employee, see the prediction and your earlier ones; an
+hr_admin also sees anyone's history and the production model's moves.
 
-It calls the Cloud Function server-side with the bearer token from its EnvironmentFile; the
-browser never sees the token. Run by gunicorn: `attrition.web.app:create_app()`.
+It calls the Cloud Function server-side with its own client key (or identity token) from its
+EnvironmentFile, for the signed-in user; the browser never sees the key. Run by gunicorn:
+`attrition.web.app:create_app()`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import pkgutil
 import re
+import secrets
 import time
 
 import urllib3
-from flask import Flask, render_template, request
+from flask import Flask, g, make_response, redirect, render_template, request
+from werkzeug.sansio.utils import host_is_trusted
 
 from attrition.features import FEATURES
+from attrition.web.accounts import Accounts, Policy
+from attrition.web.identity import LOGIN_COOKIE, SESSION_COOKIE, Identity
 from attrition.web.settings import WebSettings
+
+log = logging.getLogger("attrition.web")
 
 # The design's example employee (one file, also the README's request): what the form starts with.
 DEFAULTS = json.loads(pkgutil.get_data("attrition", "example_employee.json"))
@@ -66,6 +75,18 @@ class Gateway:
 # int()'s work on hostile input (a user id fits in 19 digits, every feature in 9).
 USER_ID = re.compile(r"[0-9]{1,19}")
 WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
+# What the browser may do with our pages: our own stylesheet and forms, nothing else; never
+# framed; https only from the first visit on; no guessing of content types.
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self';"
+    " frame-ancestors 'none'; base-uri 'none'",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+OPEN = {"static", "healthz", "login_form", "login"}  # endpoints that need no signed-in user
+COOKIE = {"secure": True, "httponly": True, "samesite": "Strict", "path": "/"}
 
 
 def user_id_of(raw: str) -> int | None:
@@ -74,13 +95,10 @@ def user_id_of(raw: str) -> int | None:
     return int(raw) if USER_ID.fullmatch(raw) and 0 < int(raw) < 2**63 else None
 
 
-def parse_form(form) -> tuple[dict, dict, int | None]:
-    """(values as typed, errors by field, user id); the same checks as the function's, so most
-    mistakes are shown without a round trip."""
+def parse_form(form) -> tuple[dict, dict]:
+    """(values as typed, errors by field); the same checks as the function's, so most mistakes
+    are shown without a round trip."""
     values, errors = {}, {}
-    user_id = user_id_of(form.get("user_id", ""))
-    if user_id is None:
-        errors["user_id"] = "a positive whole number"
     for f in FEATURES:
         raw = form.get(f.name, "").strip()
         values[f.name] = raw
@@ -90,21 +108,55 @@ def parse_form(form) -> tuple[dict, dict, int | None]:
             errors[f.name] = f"{raw} is outside {f.low} to {f.high}"
         else:
             values[f.name] = int(raw)
-    return values, errors, user_id
+    return values, errors
 
 
-def create_app(gateway: Gateway | None = None) -> Flask:
+def create_app(gateway: Gateway | None = None, conf: WebSettings | None = None) -> Flask:
+    conf = conf or WebSettings.from_env()
     app = Flask(__name__)
+    hosts = conf.hosts()
     if gateway is None:
-        conf = WebSettings.from_env()
         metadata = conf.metadata_url if conf.gateway_auth == "metadata" else ""
         gateway = Gateway(conf.gateway_url, conf.gateway_key, metadata, conf.gateway_ca_file)
     gw = gateway
+    policy = Policy(
+        conf.lock_failures,
+        conf.lock_minutes * 60,
+        conf.session_idle_minutes * 60,
+        conf.session_max_hours * 3600,
+    )
+    identity = Identity(conf, Accounts(conf.accounts_file, policy))
 
-    def page(values, user_id, errors=None, result=None, problem=None, status=200):
+    @app.before_request
+    def signed_in_only():
+        # Only the configured host names; the health check comes from the host itself.
+        if request.endpoint != "healthz" and not host_is_trusted(request.host, hosts):
+            return refusal(400, "this page is not served under that host name")
+        if request.routing_exception is not None or request.endpoint in OPEN:
+            return None  # an unknown path: Flask answers 404
+        user, binding, refused = identity.of(request)
+        if user is None:
+            return redirect("/login", 303) if identity.iap is None else refusal(*refused)
+        if request.method == "POST" and not identity.csrf_ok(request, binding):
+            return refusal(403, "the form is out of date or not from this page: load it again")
+        g.user, g.csrf = user, identity.csrf_token(binding)
+        return None
+
+    @app.after_request
+    def protect(answer):
+        answer.headers.update(HEADERS)
+        if request.endpoint != "static":
+            answer.headers["Cache-Control"] = "no-store"  # personal data: never cached
+        return answer
+
+    def refusal(status: int, why: str):
+        return render_template("refused.html", why=why), status
+
+    def page(values, viewed, errors=None, result=None, problem=None, status=200):
+        user = g.user
         history = moves = None
-        if user_id is not None:
-            code, out = gw.call("GET", query={"user_id": str(user_id), "limit": "10"})
+        if viewed is not None:
+            code, out = gw.call("GET", query={"user_id": str(viewed), "limit": "10"})
             history = out.get("predictions") if code == 200 else None
             moves = out.get("production_moves") if code == 200 else None
             problem = problem or (None if code == 200 else out.get("error"))
@@ -112,30 +164,82 @@ def create_app(gateway: Gateway | None = None) -> Flask:
             "index.html",
             features=FEATURES,
             values=values,
-            user_id=user_id,
+            user=user,
+            viewed=viewed,
             errors=errors or {},
             result=result,
             problem=problem,
             history=history,
-            moves=moves,
+            moves=moves if user.role == "hr_admin" else None,
+            csrf=g.csrf,
+            accounts=identity.iap is None,
         )
         return html, status
 
     @app.get("/")
     def form():
-        return page(DEFAULTS, user_id_of(request.args.get("user_id", "1")))
+        viewed, errors = g.user.user_id, {}
+        if g.user.role == "hr_admin" and "user_id" in request.args:
+            viewed = user_id_of(request.args["user_id"])
+            if viewed is None:
+                errors["user_id"] = "a positive whole number"
+        return page(DEFAULTS, viewed, errors, status=400 if errors else 200)
 
     @app.post("/")
     def submit():
-        values, errors, user_id = parse_form(request.form)
+        values, errors = parse_form(request.form)
+        me = g.user.user_id
         if errors:
-            return page(values, user_id, errors, status=400)
-        code, out = gw.call("POST", {"user_id": user_id, "data": [values]})
+            return page(values, me, errors, status=400)
+        code, out = gw.call("POST", {"user_id": me, "data": [values]})
         if code == 400 and out.get("field"):
-            return page(values, user_id, {out["field"]: out["error"]}, status=400)
+            return page(values, me, {out["field"]: out["error"]}, status=400)
         if code != 200:
-            return page(values, user_id, problem=out.get("error", f"error {code}"), status=502)
-        return page(values, user_id, result={**out["predictions"][0], **out})
+            return page(values, me, problem=out.get("error", f"error {code}"), status=502)
+        return page(values, me, result={**out["predictions"][0], **out})
+
+    @app.get("/login")
+    def login_form(error=None, status=200):
+        if identity.iap is not None:
+            return redirect("/", 303)  # Identity-Aware Proxy signs people in
+        nonce = secrets.token_urlsafe(16)
+        html = render_template(
+            "login.html", csrf=identity.csrf_token("login:" + nonce), error=error
+        )
+        answer = make_response(html, status)
+        answer.set_cookie(LOGIN_COOKIE, nonce, max_age=3600, **COOKIE)
+        return answer
+
+    @app.post("/login")
+    def login():
+        if identity.iap is not None:
+            return redirect("/", 303)
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        if not nonce or not identity.csrf_ok(request, "login:" + nonce):
+            return login_form("The sign-in form was out of date: try again.", 400)
+        name = request.form.get("name", "")[:200]
+        user = identity.accounts.sign_in(name, request.form.get("password", "")[:1000])
+        if user is None:
+            log.warning("sign-in refused for %r", name[:60])
+            time.sleep(conf.failure_delay)  # guessing costs time
+            return login_form(
+                "Wrong name or password. After "
+                f"{conf.lock_failures} failures in a row an account is locked for "
+                f"{conf.lock_minutes:g} minutes.",
+                401,
+            )
+        log.info("signed in: %r (%s)", user.name, user.role)
+        answer = redirect("/", 303)
+        answer.set_cookie(SESSION_COOKIE, identity.accounts.open_session(user.name), **COOKIE)
+        answer.delete_cookie(LOGIN_COOKIE, path="/", secure=True, samesite="Strict")
+        return answer
+
+    @app.post("/logout")
+    def logout():
+        identity.accounts.close_session(request.cookies.get(SESSION_COOKIE, ""))
+        answer = redirect("/login", 303)
+        answer.delete_cookie(SESSION_COOKIE, path="/", secure=True, samesite="Strict")
+        return answer
 
     @app.get("/healthz")
     def healthz():
