@@ -230,8 +230,8 @@ def create_app(gateway: Gateway | None = None, conf: WebSettings | None = None) 
             )
         log.info("signed in: %r (%s)", user.name, user.role)
         answer = redirect("/", 303)
+        # One cookie only (the sign-in nonce expires by itself): the session's.
         answer.set_cookie(SESSION_COOKIE, identity.accounts.open_session(user.name), **COOKIE)
-        answer.delete_cookie(LOGIN_COOKIE, path="/", secure=True, samesite="Strict")
         return answer
 
     @app.post("/logout")
