@@ -35,3 +35,16 @@ def function_client(monkeypatch, tmp_path):
         sys.modules["store"].Store, "client", lambda self, key_sha256: by_sha.get(key_sha256)
     )
     return app.test_client()
+
+
+@pytest.fixture
+def quick_hashes(monkeypatch):
+    """argon2id at its smallest where its profile is not what a test is about (the default
+    costs 0.25 s a hash; tests/unit/test_web_accounts.py checks the default)."""
+    import argon2
+
+    from attrition.web import accounts
+
+    monkeypatch.setattr(
+        accounts, "HASHER", argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )

@@ -49,6 +49,12 @@ def test_a_new_key_is_fetched_when_a_token_names_it():
     assert len(seen) == 2
 
 
+@pytest.fixture(scope="module")
+def two_signers():
+    """Two RSA keys under the same key id (making RSA keys is the slow part of these tests)."""
+    return Signer("id", "k1"), Signer("id", "k1")
+
+
 def tampered(token: str) -> str:
     head, body, signature = token.split(".")
     return ".".join((head, body, ("A" if signature[0] != "A" else "B") + signature[1:]))
@@ -66,8 +72,8 @@ def tampered(token: str) -> str:
         (lambda s, o: "not-a-jwt", "not valid"),
     ],
 )
-def test_a_bad_token_is_untrusted_and_says_why(make, words):
-    signer, other = Signer("id", "k1"), Signer("id", "k1")  # same key id, another key
+def test_a_bad_token_is_untrusted_and_says_why(make, words, two_signers):
+    signer, other = two_signers
     with published([signer]) as (url, _):
         tokens = GoogleTokens(url, AUDIENCE, ID_TOKEN_ISSUERS)
         with pytest.raises(Untrusted, match=words):

@@ -51,12 +51,12 @@ def test_the_playbooks_list_through_the_command(tmp_path):
         ({**ANN, "name": ""}, "name '': 1 to 200 characters"),
     ],
 )
-def test_bad_entries_are_named(tmp_path, entry, words):
+def test_bad_entries_are_named(tmp_path, entry, words, quick_hashes):
     with pytest.raises(Invalid, match=words):
         Accounts(str(tmp_path / "a.sqlite3")).sync([entry])
 
 
-def test_changes_end_the_accounts_sessions_and_unlisted_accounts_go(tmp_path):
+def test_changes_end_the_accounts_sessions_and_unlisted_accounts_go(tmp_path, quick_hashes):
     accounts = Accounts(str(tmp_path / "a.sqlite3"))
     accounts.sync([ANN, HAL])
     ann, hal = accounts.open_session("ann"), accounts.open_session("hal")
@@ -68,14 +68,14 @@ def test_changes_end_the_accounts_sessions_and_unlisted_accounts_go(tmp_path):
     assert accounts.session(hal) is None and accounts.user("hal") is None
 
 
-def test_an_identity_aware_proxy_account_has_no_password(tmp_path):
+def test_an_identity_aware_proxy_account_has_no_password(tmp_path, quick_hashes):
     accounts = Accounts(str(tmp_path / "a.sqlite3"))
     accounts.sync([{"name": "hal@example.com", "role": "hr_admin", "user_id": 2}])
     assert accounts.user("hal@example.com").role == "hr_admin"
     assert accounts.sign_in("hal@example.com", "") is None
 
 
-def test_sessions_end_after_their_maximum_age_even_when_used(tmp_path):
+def test_sessions_end_after_their_maximum_age_even_when_used(tmp_path, quick_hashes):
     accounts = Accounts(str(tmp_path / "a.sqlite3"), Policy(max_seconds=1000, idle_seconds=600))
     accounts.sync([ANN])
     token = accounts.open_session("ann", now=0)

@@ -15,7 +15,6 @@ import time
 import pytest
 
 from attrition.google_tokens import IAP_ISSUERS
-from attrition.web import accounts as accounts_module
 from attrition.web.accounts import Accounts
 from attrition.web.app import DEFAULTS, HEADERS, create_app
 from attrition.web.identity import IAP_HEADER, SESSION_COOKIE
@@ -43,15 +42,7 @@ class FunctionInProcess:
         return answer.status_code, answer.get_json()
 
 
-@pytest.fixture(autouse=True)
-def _quick_hashes(monkeypatch):
-    """argon2id at its smallest here (the default profile costs 0.25 s a hash; the profile
-    itself is checked in test_web_accounts.py)."""
-    import argon2
-
-    monkeypatch.setattr(
-        accounts_module, "HASHER", argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
+pytestmark = pytest.mark.usefixtures("quick_hashes")
 
 
 @pytest.fixture
