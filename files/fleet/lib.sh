@@ -10,28 +10,31 @@ die() { log "error: $*"; exit 1; }
 # --- the controller's virtualenv --------------------------------------------------------------
 # `need_venv deploy` (fleet.sh up): the package with Ansible only. `need_venv dev` (fleet.sh
 # test): with its test tools and the tests' helpers (tests/testkit) as a package of their own.
-# A venv carries a stamp per kind (of the pyproject files it was made from); dev covers deploy.
+# Each installs its lock file (files/requirements/controller-KIND.txt, hash-checked), then our
+# packages without dependencies. The venv is made afresh whenever its lock or our pyproject
+# files change, so it holds what a fresh install gives; it carries a stamp of the kind and of
+# those files, and a dev venv covers deploy.
+venv_stamp() {
+  cat "$REPO/files/requirements/controller-$1.txt" "$REPO/pyproject.toml" \
+    "$REPO/tests/testkit/pyproject.toml" | sha256sum | cut -c1-16
+}
 need_venv() {
-  local kind=$1 stamp made
-  stamp=$(cat "$REPO/pyproject.toml" "$REPO/tests/testkit/pyproject.toml" | sha256sum | cut -c1-16)
+  local kind=$1 made packages=(-e "$REPO")
   for made in dev "$kind"; do
-    if [[ -f "$VENV/.fleet-stamp-$made" && $(cat "$VENV/.fleet-stamp-$made") == "$stamp" ]]; then
+    if [[ -f "$VENV/.fleet-stamp" && $(<"$VENV/.fleet-stamp") == "$made $(venv_stamp "$made")" ]]
+    then
       return
     fi
   done
-  if [[ ! -x "$VENV/bin/pip" ]]; then
-    python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
-    log "creating the controller venv in $VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --upgrade pip
-  fi
-  log "installing the controller's $kind tools into $VENV"
-  if [[ $kind == dev ]]; then
-    "$VENV/bin/pip" install --quiet -e "$REPO[dev]" -e "$REPO/tests/testkit"
-  else
-    "$VENV/bin/pip" install --quiet -e "$REPO[deploy]"
-  fi
-  echo "$stamp" > "$VENV/.fleet-stamp-$kind"
+  python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+  log "making the controller venv in $VENV: $kind tools (files/requirements/controller-$kind.txt)"
+  python3 -m venv --clear "$VENV"
+  "$VENV/bin/pip" install --quiet --require-hashes \
+    --requirement "$REPO/files/requirements/controller-$kind.txt"
+  if [[ $kind == dev ]]; then packages+=(-e "$REPO/tests/testkit"); fi
+  "$VENV/bin/pip" install --quiet --no-deps --no-build-isolation "${packages[@]}"
+  "$VENV/bin/pip" check >/dev/null
+  echo "$kind $(venv_stamp "$kind")" > "$VENV/.fleet-stamp"
 }
 
 # What `up` needs from Debian/Ubuntu and is missing, in one apt run.

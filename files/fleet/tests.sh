@@ -36,6 +36,9 @@ run_tests() {
     "molecule training role|roles/training|molecule test"
     "molecule gateway role|roles/gateway|molecule test"
     "molecule postgres role|roles/postgres|molecule test"
+    # Mostly waiting on PyPI and on OSV (files/requirements/): last, when the cores free up.
+    "lock files|.|bash files/requirements/lock.sh --check"
+    "dependency audit|.|bash files/requirements/audit.sh"
   )
   echo 0 > "$logs/next"
   next_job() {  # print the index of the next job to run, nothing when the queue is empty

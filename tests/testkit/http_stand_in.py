@@ -1,5 +1,6 @@
 """A stand-in HTTP server on 127.0.0.1 for what cannot exist here (Google's metadata server, its
-key publishers): it answers GETs with a function of the path and headers, and records them."""
+key publishers, OSV's advisory API): it answers GETs with a function of the path and headers,
+POSTs with a function of the path and body, and records them."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextlib.contextmanager
-def stand_in(answer: Callable[[str, dict], bytes]) -> Iterator[tuple[str, list]]:
-    """(base URL, [(path, headers) of each GET]) while in the block; every answer is a 200 with
-    the bytes answer(path, headers) gives."""
+def stand_in(
+    answer: Callable[[str, dict], bytes], post: Callable[[str, bytes], bytes] | None = None
+) -> Iterator[tuple[str, list]]:
+    """(base URL, [(path, headers) of each GET, (path, body) of each POST]) while in the block;
+    every answer is a 200 with the bytes answer(path, headers) or post(path, body) gives."""
     seen: list = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -23,6 +26,15 @@ def stand_in(answer: Callable[[str, dict], bytes]) -> Iterator[tuple[str, list]]
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append((self.path, body))
+            reply = post(self.path, body) if post else b""
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
 
         def log_message(self, *args):
             pass
