@@ -3,6 +3,7 @@ per function instance."""
 
 import contextlib
 import queue
+import select
 import threading
 
 import psycopg2
@@ -87,15 +88,7 @@ class Store:
                 " was stored"
             )
         try:
-            try:
-                conn = self.idle.get_nowait()
-            except queue.Empty:
-                try:
-                    conn = psycopg2.connect(DSN)
-                except psycopg2.Error as err:
-                    raise DatabaseDown(
-                        f"the database cannot be reached ({type(err).__name__})"
-                    ) from err
+            conn = self.idle_connection() or self.new_connection()
             broken = False
             try:
                 # One transaction: commit at the end, roll back on any error.
@@ -113,6 +106,29 @@ class Store:
                     self.idle.put(conn)
         finally:
             self.slots.release()
+
+    def idle_connection(self):
+        """A kept connection the server has not ended, or None. A restarted PostgreSQL ends
+        every connection while it is idle here. An idle connection has nothing to read (we
+        LISTEN to nothing): if its socket is readable, the server sent its goodbye or closed
+        it, so it is dropped before a request uses it (instead of failing that request with a
+        503), and found without a round trip."""
+        while True:
+            try:
+                conn = self.idle.get_nowait()
+            except queue.Empty:
+                return None
+            readable, _, _ = select.select([conn], [], [], 0)
+            if not readable and not conn.closed:
+                return conn
+            conn.close()
+
+    @staticmethod
+    def new_connection():
+        try:
+            return psycopg2.connect(DSN)
+        except psycopg2.Error as err:
+            raise DatabaseDown(f"the database cannot be reached ({type(err).__name__})") from err
 
     def client(self, key_sha256: bytes | None = None, identity: str | None = None):
         """(name, scopes, user_id) of the client with this key or Google identity, or None."""

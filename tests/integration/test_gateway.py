@@ -113,6 +113,19 @@ def test_serving_down_slow_and_database_down(gateway_db, pg_cluster, serving_url
     assert counts(gateway_db) == (before[0] + 1, before[1] + 1)
 
 
+def test_a_database_restart_fails_no_request(fn, gateway_db):
+    """The server ends the function's idle connections (as a restart or a restore does): the
+    next requests open new ones instead of answering 503."""
+    assert fn.get("user_id=1")[0] == 200
+    with gateway_db.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'gw'")
+        assert cur.rowcount >= 1
+    before = counts(gateway_db)
+    assert fn.get("user_id=1")[0] == 200
+    assert fn.post({"user_id": 1, "data": [SEED]})[0] == 200
+    assert counts(gateway_db) == (before[0] + 1, before[1] + 1)
+
+
 def test_failure_mid_transaction_stores_nothing(fn, gateway_db):
     """The request row is written, then the rows' insert fails: both are rolled back."""
     with gateway_db.cursor() as cur:
