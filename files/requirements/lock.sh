@@ -2,7 +2,8 @@
 # Makes the lock files: every package each venv gets, pinned, with the sha256 of every file PyPI
 # has for that version, resolved for every Python our targets have (uv's universal mode: a
 # package may get one pin per Python version). Hosts and the controller install them with
-# `pip install --require-hashes`. Run with the controller's venv made (fleet.sh venv):
+# `uv pip install --require-hashes` (uv itself from installer.txt, by pip, hash-checked too).
+# Run with the controller's venv made (fleet.sh venv):
 #   bash files/requirements/lock.sh                          re-lock; every pin the inputs allow stays
 #   bash files/requirements/lock.sh --upgrade-package NAME   NAME (and what it needs) to the newest
 #   bash files/requirements/lock.sh --upgrade                everything to the newest
@@ -45,6 +46,7 @@ for extra in train serve web; do
 done
 lock $LOCKS/mlflow-server.txt 3.10 $LOCKS/mlflow-server.in & jobs+=($!)
 lock $LOCKS/gcs-emulator.txt 3.10 $LOCKS/gcs-emulator.in & jobs+=($!)
+lock $LOCKS/installer.txt 3.8 $LOCKS/installer.in & jobs+=($!)
 # The function: what Google Cloud's build installs too (runtime python3.12).
 lock cloud_function/requirements.txt 3.10 cloud_function/requirements.in & jobs+=($!)
 # The controller (ansible-core needs Python 3.11): `fleet.sh up` and `fleet.sh test`.
