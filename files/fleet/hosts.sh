@@ -3,7 +3,7 @@
 
 FLEET_SUBNET=${FLEET_SUBNET:-172.30.77.0/24}
 # The hosts, in address order; a molecule scenario names its own (FLEET_HOSTS="pg-db pg-client").
-read -ra FLEET_HOSTS <<< "${FLEET_HOSTS:-db training serving gateway}"
+read -ra FLEET_HOSTS <<< "${FLEET_HOSTS:-db training serving gateway monitoring}"
 # One pip cache for every local host (and every fleet on this machine): a package is downloaded
 # once, not once per host. pip still resolves each install against the index as a VM would.
 FLEET_PIP_CACHE=${FLEET_PIP_CACHE:-/var/cache/attrition-fleet/pip}
@@ -11,7 +11,7 @@ FLEET_PIP_CACHE=${FLEET_PIP_CACHE:-/var/cache/attrition-fleet/pip}
 container() { echo "$FLEET_NAME-$1"; }
 
 # The one host-to-address map: the n-th host of FLEET_HOSTS gets .(10+n) of FLEET_SUBNET (db .10,
-# training .11, serving .12, gateway .13 by default), the same on every start, so pg_hba and
+# training .11, serving .12, gateway .13, monitoring .14 by default), the same on every start, so pg_hba and
 # the listen addresses stay valid.
 address_of() {
   local i

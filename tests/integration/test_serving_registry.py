@@ -51,6 +51,11 @@ def test_follows_alias_refuses_broken_versions_and_survives_registry_loss(regist
     env = {"MLFLOW_TRACKING_URI": registry, "ATTRITION_SERVE_POLL_SECONDS": "1"}
     with serving(tmp_path / "srv", env) as srv:
         assert all_workers_serve(srv, v1)
+        # When the registry made v1, for the model's age alert (roles/monitoring's rules).
+        made = MlflowClient().get_model_version("attrition", v1).creation_timestamp / 1000
+        metrics = srv.call("/metrics")[2]
+        created = re.search(r"^\w+_model_created_timestamp_seconds (\S+)$", metrics, re.M)
+        assert created and float(created[1]) == made
         model = srv.call("/health")[2]["model"]
         assert (model["source"], model["data_kind"], model["data"]) == (
             "registry",

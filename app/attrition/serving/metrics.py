@@ -41,6 +41,11 @@ MODEL = Gauge(
     ["name", "version", "source"],
     multiprocess_mode="livemax",
 )
+MODEL_CREATED = Gauge(
+    f"{PREFIX}model_created_timestamp_seconds",
+    "When the registry made the served version (0: unknown), for the model's age",
+    multiprocess_mode="livemax",
+)
 RELOADS = Counter(
     f"{PREFIX}model_reloads_total",
     "Alias checks that changed something: loaded, refused (broken version) or"
@@ -66,6 +71,7 @@ def model_changed(event: str, loaded) -> None:
             MODEL.labels(*labels).set(0)
         _shown[:] = [(loaded.name, loaded.version or "(path)", loaded.source)]
         MODEL.labels(*_shown[0]).set(1)
+        MODEL_CREATED.set(loaded.created_at)
 
 
 def render() -> tuple[bytes, str]:

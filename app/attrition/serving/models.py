@@ -35,6 +35,8 @@ SERVING = "SERVING"  # the version this host served last, for a start with the r
 # written beside its files when downloaded.
 LINEAGE = "LINEAGE.json"
 KEPT_TAGS = ("data.kind", "data.identity", model_files.SHA256_TAG)
+# Kept beside them: when the registry made the version (seconds), for the model's age alert.
+CREATED = "created"
 
 # Lowest, highest and middle values of every feature: a loaded model must score them sensibly.
 SMOKE_ROWS = np.array(
@@ -63,6 +65,7 @@ class Loaded:
     # synthetic, mixed or unknown (served from a path, or cached before lineage was kept).
     data_kind: str = "unknown"
     data: str = ""
+    created_at: float = 0.0  # when the registry made the version (0: unknown)
 
     def describe(self) -> dict:
         return {
@@ -86,11 +89,14 @@ def kept_tags(path: Path) -> dict:
 
 
 def lineage_of(path: Path) -> dict:
-    """{"data_kind", "data"} of a cached version, or the unknown defaults."""
+    """{"data_kind", "data", "created_at"} of a cached version, what of it is known."""
     tags = kept_tags(path)
-    if "data.kind" not in tags:
-        return {}
-    return {"data_kind": str(tags["data.kind"]), "data": str(tags.get("data.identity", ""))}
+    found = {}
+    if "data.kind" in tags:
+        found.update(data_kind=str(tags["data.kind"]), data=str(tags.get("data.identity", "")))
+    if isinstance(tags.get(CREATED), (int, float)):
+        found["created_at"] = float(tags[CREATED])
+    return found
 
 
 def open_version(path: Path) -> tuple[object, float]:
@@ -292,8 +298,9 @@ class ModelStore:
                 mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp))
                 from mlflow import MlflowClient
 
-                tags = MlflowClient().get_model_version(self.settings.model_name, version).tags
-                data = {k: v for k, v in tags.items() if k in KEPT_TAGS}
+                found = MlflowClient().get_model_version(self.settings.model_name, version)
+                data = {k: v for k, v in found.tags.items() if k in KEPT_TAGS}
+                data[CREATED] = found.creation_timestamp / 1000
                 (tmp / LINEAGE).write_text(json.dumps(data))
                 (tmp / COMPLETE).write_text(uri + "\n")
                 os.replace(tmp, target)
