@@ -116,5 +116,6 @@ Predictions: POST https://$gateway:8080/ with "Authorization: Bearer <your key>"
   docker exec $(container db) attrition-keys create ... (the README's example)
 The web page: https://$gateway/ (sign in as analyst or hr-admin: $secrets/web_analyst_password,
   $secrets/web_hr_admin_password)
+Monitoring (alerts, targets, the served version, jobs, backups): https://$(address_of monitoring):9090/consoles/attrition.html
 MSG
 }

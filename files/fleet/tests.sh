@@ -32,12 +32,14 @@ run_tests() {
     "molecule whole fleet|.|molecule test"
     "molecule Google Cloud shape|.|molecule test -s gcp"
     "molecule mlflow role|roles/mlflow|molecule test"
+    "molecule monitoring role|roles/monitoring|molecule test"
     "molecule serving role|roles/serving|molecule test"
     "molecule training role|roles/training|molecule test"
     "molecule gateway role|roles/gateway|molecule test"
     "molecule postgres role|roles/postgres|molecule test"
     # Mostly waiting on PyPI and on OSV (files/requirements/): last, when the cores free up.
     "lock files|.|bash files/requirements/lock.sh --check"
+    "lock upgrade procedure|.|pytest -m integration tests/integration/test_lock_files.py"
     "dependency audit|.|bash files/requirements/audit.sh"
   )
   echo 0 > "$logs/next"
@@ -68,7 +70,9 @@ run_tests() {
   stage "ansible-lint" ansible-lint --profile production
   stage "pytest unit" pytest -m unit
   # Two processes, a test module each at a time (module-scoped servers stay in one process).
-  stage "pytest integration" pytest -m integration -n 2 --dist loadfile
+  # The lock files' tests wait on PyPI, not on the cores: queued above instead.
+  stage "pytest integration" pytest -m integration -n 2 --dist loadfile \
+    --ignore tests/integration/test_lock_files.py
   log "the foreground joins the molecule queue"
   work
   wait "${workers[@]}"

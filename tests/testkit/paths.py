@@ -10,3 +10,6 @@ MIGRATIONS = REPO / "roles/postgres/files/migrations"
 STRATEGY_PLUGINS = REPO / "files/ansible/strategy_plugins"
 # The real IBM HR data set sits beside the repository (../shared/data), not in it.
 IBM_CSV = REPO.parent / "shared/data/ibm-hr-attrition.csv"
+# The monitoring's own programs (roles/exporters, roles/monitoring).
+JOB_OUTCOME = REPO / "roles/exporters/files/usr/local/sbin/attrition-job-outcome"
+ALERT_LOG = REPO / "roles/monitoring/files/alert-log.py"
