@@ -40,9 +40,10 @@ def test_a_success_then_a_failure_keeps_the_last_success(tmp_path):
         second["attrition_job_last_success_timestamp_seconds"]
         == first["attrition_job_last_success_timestamp_seconds"]
     )
-    assert second["attrition_job_last_run_timestamp_seconds"] >= first[
-        "attrition_job_last_run_timestamp_seconds"
-    ]
+    assert (
+        second["attrition_job_last_run_timestamp_seconds"]
+        >= first["attrition_job_last_run_timestamp_seconds"]
+    )
 
 
 def test_a_job_that_never_succeeded_reports_zero(tmp_path):
