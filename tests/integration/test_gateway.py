@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import threading
+import time
 
 import pytest
 
@@ -120,6 +121,16 @@ def test_a_database_restart_fails_no_request(fn, gateway_db):
     with gateway_db.cursor() as cur:
         cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'gw'")
         assert cur.rowcount >= 1
+        # pg_terminate_backend only signals: wait until the backends have ended (and closed
+        # their sockets), as they have once a restart is over. Sent before, a request raced the
+        # ending backend (a 503 once in CI).
+        for _ in range(100):
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = 'gw'")
+            if cur.fetchone()[0] == 0:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the terminated backends did not end within 5 s")
     before = counts(gateway_db)
     assert fn.get("user_id=1")[0] == 200
     assert fn.post({"user_id": 1, "data": [SEED]})[0] == 200
