@@ -14,9 +14,11 @@ import hashlib
 import json
 import logging
 import re
+import time
 import uuid
 
 import functions_framework
+import metrics
 
 import settings as settings_module
 import validation
@@ -58,12 +60,17 @@ def reply(status: int, body: dict, request_id: str, extra=None):
 
 @functions_framework.http
 def predict(request):
+    started = time.perf_counter()
     request_id = str(uuid.uuid4())
     fields = {"request_id": request_id, "method": request.method}
     try:
+        app = state()
+        metrics_path = app["settings"].metrics_path
+        if metrics_path and request.path == metrics_path:
+            text, ctype = metrics.render()  # no key: nginx lets only the monitoring hosts ask
+            return text, 200, {"Content-Type": ctype}
         if request.method not in ("POST", "GET"):
             raise Refused(405, f"{request.method} is not allowed: use POST or GET")
-        app = state()
         caller = authenticate(request, app)
         fields.update(client=caller.name)
         if request.method == "POST":
@@ -92,6 +99,7 @@ def predict(request):
         status, extra, body = 500, None, {"error": "internal error (see the function's log)"}
     fields.update(status=status, error=body.get("error") if status >= 400 else None)
     log.info(json.dumps(fields))
+    metrics.answered(request.method, status, time.perf_counter() - started)
     return reply(status, body, request_id, extra)
 
 
@@ -143,6 +151,7 @@ def post(request, app, caller: Caller, request_id: str, fields: dict):
     result = app["serving"].predict(rows, validation.NAMES, request_id)
     if not app["store"].save(request_id, user_id, key, sha, result, rows):
         return stored(app, user_id, key, sha)  # a concurrent retry stored it first
+    metrics.ROWS_STORED.inc(len(rows))
     fields.update(model_version=result["version"])
     return 200, answer(request_id, result["name"], result["version"], result["predictions"]), None
 

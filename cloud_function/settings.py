@@ -35,6 +35,10 @@ class Settings:
     # How long a request waits for a free database connection before a 503.
     db_pool_wait: float = 5.0
     history_limit: int = 100
+    # Where the function answers with its Prometheus metrics, without a key (the local gateway:
+    # its nginx lets only the monitoring hosts ask); empty: nowhere (Google Cloud, where Cloud
+    # Monitoring counts requests).
+    metrics_path: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -45,6 +49,8 @@ class Settings:
             raise ValueError("GATEWAY_IAM_AUDIENCE (the function's URL) must be set for iam")
         if not conf.serving_url:
             raise ValueError("GATEWAY_SERVING_URL must be set, e.g. https://serving:8080")
+        if conf.metrics_path and not conf.metrics_path.startswith("/"):
+            raise ValueError(f"GATEWAY_METRICS_PATH={conf.metrics_path!r}: a path, e.g. /metrics")
         return conf
 
 

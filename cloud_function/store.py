@@ -1,7 +1,10 @@
 """Predictions in PostgreSQL: one transaction per request, parameterised SQL, connections kept
 per function instance."""
 
+from __future__ import annotations
+
 import contextlib
+import functools
 import queue
 import select
 import threading
@@ -23,6 +26,30 @@ DSN = (
 
 class DatabaseDown(Exception):
     """The database could not be reached or failed (503; nothing was stored)."""
+
+    def __init__(self, message: str, kept_connection_lost: bool = False):
+        super().__init__(message)
+        # A connection kept from an earlier request was found dead when used (see retried).
+        self.kept_connection_lost = kept_connection_lost
+
+
+def retried(read):
+    """A read that fails on a kept connection the server had ended (a PostgreSQL restart whose
+    goodbye had not arrived when idle_connection() looked: the race is a few milliseconds
+    wide) runs once more, on a new connection: every kept one is dropped, they all belong to
+    the server that went away. Only reads: a write that failed may have been committed."""
+
+    @functools.wraps(read)
+    def once_more(store, *args):
+        try:
+            return read(store, *args)
+        except DatabaseDown as err:
+            if not err.kept_connection_lost:
+                raise
+            store.drop_idle()
+            return read(store, *args)
+
+    return once_more
 
 
 INSERT_REQUEST = """
@@ -88,7 +115,8 @@ class Store:
                 " was stored"
             )
         try:
-            conn = self.idle_connection() or self.new_connection()
+            kept = self.idle_connection()
+            conn = kept or self.new_connection()
             broken = False
             try:
                 # One transaction: commit at the end, roll back on any error.
@@ -97,7 +125,8 @@ class Store:
             except psycopg2.Error as err:
                 broken = True  # a server-side error or a lost connection: start afresh
                 raise DatabaseDown(
-                    f"the database failed ({type(err).__name__}); nothing was stored"
+                    f"the database failed ({type(err).__name__}); nothing was stored",
+                    kept_connection_lost=kept is not None and conn.closed != 0,
                 ) from err
             finally:
                 if broken or conn.closed:
@@ -123,6 +152,10 @@ class Store:
                 return conn
             conn.close()
 
+    def drop_idle(self) -> None:
+        while (conn := self.idle_connection()) is not None:
+            conn.close()
+
     @staticmethod
     def new_connection():
         try:
@@ -130,6 +163,7 @@ class Store:
         except psycopg2.Error as err:
             raise DatabaseDown(f"the database cannot be reached ({type(err).__name__})") from err
 
+    @retried
     def client(self, key_sha256: bytes | None = None, identity: str | None = None):
         """(name, scopes, user_id) of the client with this key or Google identity, or None."""
         with self.connection() as cur:
@@ -139,6 +173,7 @@ class Store:
                 cur.execute(CLIENT_BY_IDENTITY, (identity,))
             return cur.fetchone()
 
+    @retried
     def find(self, user_id: int, key: str):
         """The stored answer of (user, idempotency key), or None."""
         with self.connection() as cur:
@@ -173,6 +208,7 @@ class Store:
             psycopg2.extras.execute_values(cur, INSERT_ROWS, values, page_size=1000)
         return True
 
+    @retried
     def history(self, user_id: int, limit: int) -> list:
         with self.connection() as cur:
             cur.execute(HISTORY, (user_id, limit))
@@ -192,6 +228,7 @@ class Store:
             )
         return out
 
+    @retried
     def production_moves(self, limit: int) -> list:
         with self.connection() as cur:
             cur.execute(MOVES, (limit,))

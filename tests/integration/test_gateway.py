@@ -3,16 +3,22 @@ model), a real PostgreSQL (as a role with the gateway's grants only) and real fa
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import json
 import os
 import signal
 import threading
 import time
+import uuid
 
 import pytest
 
+from testkit import prometheus_text
 from testkit.gateway_server import SEED, TOKEN, counts, env_for, gateway, record_move
 from testkit.logs import without_request_ids
+from testkit.paths import CLOUD_FUNCTION
+from testkit.tcp_proxy import quiet_proxy
 
 
 def test_seed_request_is_answered_and_stored(fn, gateway_db):
@@ -36,6 +42,20 @@ def test_seed_request_is_answered_and_stored(fn, gateway_db):
     assert [(r[5], r[6]) for r in rows] == [
         (p["probability"], p["attrition"]) for p in out["predictions"]
     ]
+
+
+def test_metrics_count_the_stored_rows(fn, gateway_db):
+    before = fn.call("/metrics")[2]
+    assert fn.post({"user_id": 3, "data": [SEED, SEED, SEED]})[0] == 200
+    assert fn.post({"user_id": 3, "data": [{**SEED, "age": 10}]})[0] == 400
+    after = fn.call("/metrics")[2]
+
+    def grew(name):
+        return prometheus_text.value(after, name) - prometheus_text.value(before, name)
+
+    assert grew("attrition_function_rows_stored_total") == 3
+    assert grew('attrition_function_requests_total{method="POST",status="200"}') == 1
+    assert grew('attrition_function_requests_total{method="POST",status="400"}') == 1
 
 
 def test_history_returns_this_users_latest(fn):
@@ -135,6 +155,40 @@ def test_a_database_restart_fails_no_request(fn, gateway_db):
     assert fn.get("user_id=1")[0] == 200
     assert fn.post({"user_id": 1, "data": [SEED]})[0] == 200
     assert counts(gateway_db) == (before[0] + 1, before[1] + 1)
+
+
+def test_a_kept_connection_the_database_ended_unnoticed_is_replaced_for_reads_only(
+    gateway_db, pg_cluster, monkeypatch
+):
+    """The restart race: a kept connection whose server went away, its goodbye not arrived yet,
+    fails at its next statement. A read runs once more on a new connection; a write is not
+    retried (it may have been committed) and stores nothing."""
+    monkeypatch.syspath_prepend(str(CLOUD_FUNCTION))
+    store_module = importlib.import_module("store")
+    key = hashlib.sha256(TOKEN.encode()).digest()
+    with quiet_proxy(pg_cluster) as proxy:
+        for name, setting in {
+            "PGHOST": "127.0.0.1",
+            "PGPORT": str(proxy.port),
+            "PGUSER": "gw",
+            "PGDATABASE": "attrition_test",
+        }.items():
+            monkeypatch.setenv(name, setting)
+        store = store_module.Store(4)
+        found, history = store.client(key_sha256=key), store.history(1, 5)
+        assert found[0] == "web-page"
+        proxy.end_quietly()
+        assert (store.client(key_sha256=key), store.history(1, 5)) == (found, history)
+        assert proxy.accepted == 2  # one new connection, after the first read failed
+
+        before = counts(gateway_db)
+        proxy.end_quietly()
+        row = [SEED[name] for name in store_module.NAMES]
+        result = {"name": "attrition", "version": 1, "threshold": 0.5, "predictions": [(0, 0.1)]}
+        with pytest.raises(store_module.DatabaseDown, match="nothing was stored"):
+            store.save(str(uuid.uuid4()), 1, None, b"x" * 32, result, [row])
+        assert counts(gateway_db) == before
+        assert proxy.accepted == 2
 
 
 def test_failure_mid_transaction_stores_nothing(fn, gateway_db):

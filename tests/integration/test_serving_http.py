@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from attrition.features import NAMES
+from testkit import prometheus_text
 from testkit.logs import without_request_ids
 from testkit.model_fixture import save, training_data
 from testkit.serving_server import hammer, serving
@@ -122,12 +123,7 @@ def test_one_log_line_per_request_without_feature_values(server, rows):
 
 
 def metric(server, name: str) -> float:
-    text = server.call("/metrics")[2]
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith(name + " ") or line.startswith(name + "{")
-    )
+    return prometheus_text.value(server.call("/metrics")[2], name)
 
 
 def test_metrics_count_over_all_workers(server, rows):

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.error
@@ -76,7 +77,11 @@ def gateway(folder: Path, env: dict) -> Iterator[Gateway]:
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = folder / "gateway.log"
-    environment = {**os.environ, **env}
+    # The unit's multiprocess metrics: a directory that is empty at each start.
+    metrics = folder / "metrics"
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir()
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics), **env}
     with log.open("a") as out:
         proc = subprocess.Popen(
             [
@@ -123,6 +128,7 @@ def env_for(pg_cluster, serving_url, **extra) -> dict:
         "PGDATABASE": "attrition_test",
         "GATEWAY_MAX_ROWS": "50",
         "GATEWAY_SERVING_TIMEOUT": "2",
+        "GATEWAY_METRICS_PATH": "/metrics",  # as the gateway role sets it
         **extra,
     }
 

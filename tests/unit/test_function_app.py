@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from testkit import prometheus_text
 from testkit.gateway_server import CLIENTS, SEED, TOKEN
 
 
@@ -189,3 +190,31 @@ def test_database_down_is_a_503_that_names_it(function_client):
     status, out = get(function_client, "user_id=1")
     assert status == 503
     assert "database" in out["error"]
+
+
+def test_metrics_count_every_answer_and_need_no_key(function_client):
+    def scrape() -> str:
+        answer = function_client.get("/metrics")  # no key: nginx lets only monitoring ask
+        assert answer.status_code == 200
+        assert answer.headers["Content-Type"].startswith("text/plain")
+        return answer.get_data(as_text=True)
+
+    before = scrape()
+    post(function_client, {"user_id": 1, "data": [SEED]}, token="")
+    function_client.open("/", method="BREW")  # an odd method: counted as "other"
+    after = scrape()
+
+    def grew(name):
+        return prometheus_text.value(after, name) - prometheus_text.value(before, name)
+
+    assert grew('attrition_function_requests_total{method="POST",status="401"}') == 1
+    assert grew('attrition_function_requests_total{method="other",status="405"}') == 1
+    assert grew('attrition_function_request_seconds_count{method="POST"}') == 1
+    assert "BREW" not in after
+
+
+def test_without_a_metrics_path_there_is_no_metrics_page(function_client, monkeypatch):
+    monkeypatch.delenv("GATEWAY_METRICS_PATH")  # as on Google Cloud (read at the first request)
+    answer = function_client.get("/metrics")
+    assert answer.status_code == 401
+    assert "attrition_function" not in answer.get_data(as_text=True)

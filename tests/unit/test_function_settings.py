@@ -45,6 +45,7 @@ def test_iam_names_the_audience_its_tokens_are_for():
             {**GOOD, "GATEWAY_SERVING_TIMEOUT": "x"},
             "GATEWAY_SERVING_TIMEOUT='x' is not a valid float",
         ),
+        ({**GOOD, "GATEWAY_METRICS_PATH": "metrics"}, "GATEWAY_METRICS_PATH='metrics': a path"),
     ],
 )
 def test_a_bad_setting_is_named(env, message):

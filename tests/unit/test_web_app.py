@@ -19,6 +19,7 @@ from attrition.web.accounts import Accounts
 from attrition.web.app import DEFAULTS, HEADERS, create_app
 from attrition.web.identity import IAP_HEADER, SESSION_COOKIE
 from attrition.web.settings import METADATA, WebSettings
+from testkit import prometheus_text
 from testkit.gateway_server import TOKEN
 from testkit.google_keys import Signer, published
 
@@ -304,6 +305,32 @@ def test_behind_identity_aware_proxy_the_assertion_says_who(function, tmp_path):
 
 def test_health(page):
     assert get(page, "/healthz").get_json() == {"status": "ok"}
+
+
+def test_metrics_count_requests_function_calls_and_sign_ins(page):
+    def scrape() -> str:
+        # Asked by address, signed in as no one: nginx lets only the monitoring hosts ask.
+        answer = page.get("/metrics", base_url="https://10.0.0.9")
+        assert answer.status_code == 200
+        assert answer.headers["Content-Type"].startswith("text/plain")
+        return answer.get_data(as_text=True)
+
+    before = scrape()
+    sign_in(page, ANN, "not-her-password")
+    sign_in(page)
+    get(page)  # the form; the function (no database here) answers the history with a 503
+    after = scrape()
+
+    def grew(name):
+        return prometheus_text.value(after, name) - prometheus_text.value(before, name)
+
+    assert grew('attrition_page_sign_ins_total{outcome="refused"}') == 1
+    assert grew('attrition_page_sign_ins_total{outcome="ok"}') == 1
+    assert grew('attrition_page_requests_total{endpoint="login",status="401"}') == 1
+    assert grew('attrition_page_requests_total{endpoint="form",status="200"}') == 1
+    assert grew('attrition_page_request_seconds_count{endpoint="form"}') == 1
+    assert grew('attrition_page_function_calls_total{method="GET",status="503"}') == 1
+    assert ANN["name"] not in after
 
 
 @pytest.mark.parametrize(

@@ -1,24 +1,15 @@
-"""Prometheus metrics, summed over the gunicorn workers.
-
-prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by the unit and emptied
-by gunicorn_conf at start) keeps each worker's values in a small mmap file; /metrics reads them
-all. We use the library rather than our own counters because that aggregation (and its
-clean-up when a worker dies) is the hard part.
+"""Serving's Prometheus metrics, summed over the gunicorn workers (attrition/metrics_registry.py;
+gunicorn_conf empties PROMETHEUS_MULTIPROC_DIR at start and drops a dead worker's live gauges).
 """
 
 from __future__ import annotations
 
 import os
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as _multiprocess
+
+from attrition.metrics_registry import registry as summed_registry
 
 PREFIX = "attrition_serving_"
 
@@ -75,11 +66,7 @@ def model_changed(event: str, loaded) -> None:
 
 
 def render() -> tuple[bytes, str]:
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        registry = CollectorRegistry()
-        _multiprocess.MultiProcessCollector(registry)
-    else:  # one process (tests, a bare `python -m`): the default registry has everything
-        from prometheus_client import REGISTRY as registry
+    registry = summed_registry()
     text = generate_latest(registry)
     rows = positive = 0.0
     for family in registry.collect():

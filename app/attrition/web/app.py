@@ -20,6 +20,7 @@ from flask import Flask, g, make_response, redirect, render_template, request
 from werkzeug.sansio.utils import host_is_trusted
 
 from attrition.features import FEATURES
+from attrition.web import metrics
 from attrition.web.accounts import Accounts, Policy
 from attrition.web.identity import LOGIN_COOKIE, SESSION_COOKIE, Identity
 from attrition.web.settings import WebSettings
@@ -85,7 +86,10 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-OPEN = {"static", "healthz", "login_form", "login"}  # endpoints that need no signed-in user
+OPEN = {"static", "healthz", "metrics", "login_form", "login"}  # need no signed-in user
+# Asked by the host itself (health) and the monitoring hosts (nginx lets no one else ask for
+# /metrics), by address: no host name check.
+MACHINE = {"healthz", "metrics"}
 COOKIE = {"secure": True, "httponly": True, "samesite": "Strict", "path": "/"}
 
 
@@ -128,9 +132,12 @@ def create_app(gateway: Gateway | None = None, conf: WebSettings | None = None) 
     identity = Identity(conf, Accounts(conf.accounts_file, policy))
 
     @app.before_request
+    def start_clock():
+        g.started = time.perf_counter()
+
+    @app.before_request
     def signed_in_only():
-        # Only the configured host names; the health check comes from the host itself.
-        if request.endpoint != "healthz" and not host_is_trusted(request.host, hosts):
+        if request.endpoint not in MACHINE and not host_is_trusted(request.host, hosts):
             return refusal(400, "this page is not served under that host name")
         if request.routing_exception is not None or request.endpoint in OPEN:
             return None  # an unknown path: Flask answers 404
@@ -147,7 +154,16 @@ def create_app(gateway: Gateway | None = None, conf: WebSettings | None = None) 
         answer.headers.update(HEADERS)
         if request.endpoint != "static":
             answer.headers["Cache-Control"] = "no-store"  # personal data: never cached
+        endpoint = request.endpoint or "(none)"
+        metrics.REQUESTS.labels(endpoint, str(answer.status_code)).inc()
+        metrics.LATENCY.labels(endpoint).observe(time.perf_counter() - g.started)
         return answer
+
+    def ask(method: str, body=None, query=None):
+        """The function's answer, counted by its status."""
+        code, out = gw.call(method, body, query)
+        metrics.FUNCTION_CALLS.labels(method, str(code)).inc()
+        return code, out
 
     def refusal(status: int, why: str):
         return render_template("refused.html", why=why), status
@@ -156,7 +172,7 @@ def create_app(gateway: Gateway | None = None, conf: WebSettings | None = None) 
         user = g.user
         history = moves = None
         if viewed is not None:
-            code, out = gw.call("GET", query={"user_id": str(viewed), "limit": "10"})
+            code, out = ask("GET", query={"user_id": str(viewed), "limit": "10"})
             history = out.get("predictions") if code == 200 else None
             moves = out.get("production_moves") if code == 200 else None
             problem = problem or (None if code == 200 else out.get("error"))
@@ -191,7 +207,7 @@ def create_app(gateway: Gateway | None = None, conf: WebSettings | None = None) 
         me = g.user.user_id
         if errors:
             return page(values, me, errors, status=400)
-        code, out = gw.call("POST", {"user_id": me, "data": [values]})
+        code, out = ask("POST", {"user_id": me, "data": [values]})
         if code == 400 and out.get("field"):
             return page(values, me, {out["field"]: out["error"]}, status=400)
         if code != 200:
@@ -219,6 +235,7 @@ def create_app(gateway: Gateway | None = None, conf: WebSettings | None = None) 
             return login_form("The sign-in form was out of date: try again.", 400)
         name = request.form.get("name", "")[:200]
         user = identity.accounts.sign_in(name, request.form.get("password", "")[:1000])
+        metrics.SIGN_INS.labels("refused" if user is None else "ok").inc()
         if user is None:
             log.warning("sign-in refused for %r", name[:60])
             time.sleep(conf.failure_delay)  # guessing costs time
@@ -244,5 +261,10 @@ def create_app(gateway: Gateway | None = None, conf: WebSettings | None = None) 
     @app.get("/healthz")
     def healthz():
         return {"status": "ok"}
+
+    @app.get("/metrics", endpoint="metrics")
+    def metrics_text():
+        text, ctype = metrics.render()
+        return text, 200, {"Content-Type": ctype}
 
     return app
