@@ -40,14 +40,14 @@ def retried(read):
     the server that went away. Only reads: a write that failed may have been committed."""
 
     @functools.wraps(read)
-    def once_more(store, *args):
+    def once_more(store, *args, **kwargs):
         try:
-            return read(store, *args)
+            return read(store, *args, **kwargs)
         except DatabaseDown as err:
             if not err.kept_connection_lost:
                 raise
             store.drop_idle()
-            return read(store, *args)
+            return read(store, *args, **kwargs)
 
     return once_more
 
