@@ -11,13 +11,14 @@ import signal
 import threading
 import time
 import uuid
+from functools import partial
 
 import pytest
 
-from testkit import prometheus_text
 from testkit.gateway_server import SEED, TOKEN, counts, env_for, gateway, record_move
 from testkit.logs import without_request_ids
 from testkit.paths import CLOUD_FUNCTION
+from testkit.prometheus_text import increase
 from testkit.tcp_proxy import quiet_proxy
 
 
@@ -49,9 +50,7 @@ def test_metrics_count_the_stored_rows(fn, gateway_db):
     assert fn.post({"user_id": 3, "data": [SEED, SEED, SEED]})[0] == 200
     assert fn.post({"user_id": 3, "data": [{**SEED, "age": 10}]})[0] == 400
     after = fn.call("/metrics")[2]
-
-    def grew(name):
-        return prometheus_text.value(after, name) - prometheus_text.value(before, name)
+    grew = partial(increase, before, after)
 
     assert grew("attrition_function_rows_stored_total") == 3
     assert grew('attrition_function_requests_total{method="POST",status="200"}') == 1

@@ -11,3 +11,8 @@ def value(text: str, name: str) -> float:
         for line in text.splitlines()
         if line.startswith(name + " ") or line.startswith(name + "{")
     )
+
+
+def increase(before: str, after: str, name: str) -> float:
+    """How much `name` (as in value()) grew between two /metrics answers."""
+    return value(after, name) - value(before, name)

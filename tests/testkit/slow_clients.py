@@ -29,8 +29,10 @@ from urllib.parse import urlsplit
 MAX_CONNECTIONS = 1000
 TRICKLE_EVERY = 2.0  # seconds between two bytes of a slow client
 STEADY_SECONDS = 15.0
-# Below this a p99 is the machine's own noise (a CI machine runs other jobs beside the test).
-FLOOR_MS = 100.0
+# Below this a p99 is the machine's own noise, not starvation: a CI machine running three
+# scenarios on two cores gave 282 ms against a steady 36 ms with no request failing. A starved
+# front end holds normal requests for seconds (a slow client's body takes 30 s), or fails them.
+FLOOR_MS = 1000.0
 NORMAL_TIMEOUT = 5.0  # a normal request slower than this counts as failed
 PAUSE = 0.1  # between two normal requests
 

@@ -10,11 +10,12 @@ test_gateway.py) run the same function under functions-framework against real on
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 
-from testkit import prometheus_text
 from testkit.gateway_server import CLIENTS, SEED, TOKEN
+from testkit.prometheus_text import increase
 
 
 def post(function_client, doc=None, raw=None, headers=None, token=TOKEN):
@@ -203,9 +204,7 @@ def test_metrics_count_every_answer_and_need_no_key(function_client):
     post(function_client, {"user_id": 1, "data": [SEED]}, token="")
     function_client.open("/", method="BREW")  # an odd method: counted as "other"
     after = scrape()
-
-    def grew(name):
-        return prometheus_text.value(after, name) - prometheus_text.value(before, name)
+    grew = partial(increase, before, after)
 
     assert grew('attrition_function_requests_total{method="POST",status="401"}') == 1
     assert grew('attrition_function_requests_total{method="other",status="405"}') == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import partial
 
 import pytest
 
@@ -19,9 +20,9 @@ from attrition.web.accounts import Accounts
 from attrition.web.app import DEFAULTS, HEADERS, create_app
 from attrition.web.identity import IAP_HEADER, SESSION_COOKIE
 from attrition.web.settings import METADATA, WebSettings
-from testkit import prometheus_text
 from testkit.gateway_server import TOKEN
 from testkit.google_keys import Signer, published
+from testkit.prometheus_text import increase
 
 HOST = "hr.example.test"
 ANN = {"name": "ann", "role": "analyst", "user_id": 7, "password": "ann-password-123"}
@@ -320,9 +321,7 @@ def test_metrics_count_requests_function_calls_and_sign_ins(page):
     sign_in(page)
     get(page)  # the form; the function (no database here) answers the history with a 503
     after = scrape()
-
-    def grew(name):
-        return prometheus_text.value(after, name) - prometheus_text.value(before, name)
+    grew = partial(increase, before, after)
 
     assert grew('attrition_page_sign_ins_total{outcome="refused"}') == 1
     assert grew('attrition_page_sign_ins_total{outcome="ok"}') == 1
