@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from testkit.cli import run_cli
@@ -92,11 +92,36 @@ def browser():
         driver.quit()
 
 
-def submit(browser):
-    """Click Predict and wait for the answer page (not the old one, still on screen)."""
+def click_and_wait(browser, element_id: str):
+    """Click the element and wait until the page it was on has been replaced (the old one stays
+    on screen until the answer comes)."""
     page = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.ID, "submit").click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    browser.find_element(By.ID, element_id).click()
+    WebDriverWait(browser, 15).until(replaced(page))
+
+
+def replaced(element):
+    """selenium's staleness_of, also when chromedriver says so with a generic error: it answers
+    "Node with given id does not belong to the document" instead of a stale element reference
+    while the old page is being torn down (a failed CI rehearsal)."""
+
+    def check(_):
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as err:
+            if "does not belong to the document" not in str(err):
+                raise
+            return True
+        return False
+
+    return check
+
+
+def submit(browser):
+    """Click Predict and wait for the answer page."""
+    click_and_wait(browser, "submit")
 
 
 def fill(browser, **values):
@@ -111,9 +136,7 @@ def sign_in(browser, page_url, who):
     browser.get(page_url + "/")
     assert browser.current_url == page_url + "/login"  # sent to sign in first
     fill(browser, name=who["name"], password=who["password"])
-    page = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.ID, "sign-in").click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    click_and_wait(browser, "sign-in")
 
 
 def test_fill_submit_see_result_and_history(browser, page_url):
@@ -141,9 +164,7 @@ def test_an_hr_admin_sees_the_analysts_history_and_the_models_moves(browser, pag
     record_move(gateway_db, "manual", 8, 7, True, "web test: roll back", "synthetic")
     sign_in(browser, page_url, ADMIN)
     fill(browser, user_id=4242)
-    page = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.ID, "lookup").click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    click_and_wait(browser, "lookup")
     assert browser.current_url == page_url + "/?user_id=4242"
     assert browser.find_element(By.ID, "history-of").text == "Recent predictions of user 4242"
     assert browser.find_elements(By.CSS_SELECTOR, "#history tbody tr")  # the analyst's
@@ -167,9 +188,7 @@ def test_field_error_is_shown_next_to_the_field_then_sign_out(browser, page_url)
     submit(browser)
     assert "whole number" in browser.find_element(By.ID, "error-age").text
     assert browser.find_element(By.ID, "no-history")  # nothing was stored for this user
-    page = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.ID, "logout").click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    click_and_wait(browser, "logout")
     assert browser.current_url == page_url + "/login"
     browser.get(page_url + "/")
     assert browser.current_url == page_url + "/login"  # the session is over
@@ -180,9 +199,7 @@ def test_a_wrong_password_is_refused_and_said(browser, page_url):
     browser.delete_all_cookies()
     browser.get(sign_in_page)
     fill(browser, name="ana", password="not-the-password")
-    page = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.ID, "sign-in").click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    click_and_wait(browser, "sign-in")
     assert "Wrong name or password" in browser.find_element(By.ID, "problem").text
     assert browser.get_cookie("__Host-attrition-session") is None
 
