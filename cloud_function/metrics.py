@@ -5,7 +5,8 @@ Monitoring counts the function's requests and times them.
 Under functions-framework's gunicorn the workers' values are summed (PROMETHEUS_MULTIPROC_DIR,
 set by the unit: empty at each start); counters and histograms only, so a dead worker's file
 needs no clean-up. The function is deployed on its own, so this does not import the package's
-attrition/metrics_registry.py: registry() below is the same few lines.
+attrition/metrics_registry.py: registry() below is a copy, kept equal by a unit test
+(tests/unit/test_function_settings.py).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def answered(method: str, status: int, seconds: float) -> None:
 
 
 def registry() -> CollectorRegistry:
+    """Every worker's values under gunicorn; this process's alone without the variable (tests,
+    a bare `python -m`)."""
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         return REGISTRY
     summed = CollectorRegistry()

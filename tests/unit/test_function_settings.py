@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import inspect
 import sys
 
 import pytest
 
+from attrition import metrics_registry
 from attrition import settings as package_settings
 from testkit.paths import CLOUD_FUNCTION
 
@@ -58,3 +60,15 @@ def test_the_conversion_is_the_packages_own():
     the conversion: the copy must stay the same code."""
     copy = inspect.getsource(function_settings.typed_from_env)
     assert copy == inspect.getsource(package_settings.typed_from_env)
+
+
+def test_the_metrics_registry_is_the_packages_own():
+    """The same for the function's metrics registry (read, not imported: importing the file a
+    second time would register its metrics twice)."""
+    source = (CLOUD_FUNCTION / "metrics.py").read_text()
+    copy = next(
+        ast.get_source_segment(source, node)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef) and node.name == "registry"
+    )
+    assert copy + "\n" == inspect.getsource(metrics_registry.registry)
