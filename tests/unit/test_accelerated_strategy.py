@@ -3,6 +3,7 @@ variables that Mitogen 0.3 reads as written (files/ansible/strategy_plugins/acce
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -66,6 +67,19 @@ def test_each_strategy_is_mitogen_over_ansibles_own(base):
     cls = accelerated.strategy_class(base)
     assert issubclass(cls, strategy_loader.get(base, class_only=True))
     assert any(k.__module__.startswith("ansible_mitogen") for k in cls.__mro__)
+
+
+def test_no_process_of_ansible_is_pinned_to_a_cpu():
+    from ansible_mitogen import affinity
+
+    accelerated.strategy_class("linear")
+    cpus = os.sched_getaffinity(0)
+    policy = affinity.policy
+    for assign in (policy.assign_controller, policy.assign_worker, policy.assign_subprocess):
+        assign()
+    policy.assign_muxprocess(0)
+    assert type(policy) is affinity.Policy
+    assert os.sched_getaffinity(0) == cpus
 
 
 def test_without_mitogen_ansibles_own_strategy_runs(monkeypatch):
