@@ -61,7 +61,10 @@ BOM = b"\xef\xbb\xbf"
 
 
 def read(path: Path) -> EmployeeFile:
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as err:  # missing, a directory, not readable by the loading account
+        raise RecordsError(path, [Problem(None, None, f"cannot read it: {err.strerror}")]) from None
     _check_encoding(path, raw)
     if not raw.strip(BOM + b" \r\n\t"):
         raise RecordsError(path, [Problem(None, None, "the file is empty (no header, no rows)")])

@@ -94,22 +94,22 @@ def create_app_database(sock: str, dbname: str) -> str:
     return f"host={sock} user=postgres dbname={dbname}"
 
 
-PRIVILEGES = REPO / "roles/postgres/tasks/privileges.yml"
+PRIVILEGES = REPO / "roles/postgres/vars/main.yml"
 
 
 def grants_sql(role_var: str, login: str, dbname: str) -> str:
     """SQL that gives a test role `login` exactly the grants the postgres role gives the account
-    named by `role_var` (read from roles/postgres/tasks/privileges.yml, the one place)."""
+    named by `role_var` (read from __postgres_privileges in roles/postgres/vars/main.yml, the
+    one place)."""
     import yaml
 
-    tasks = yaml.safe_load(PRIVILEGES.read_text())
-    items = next(t for t in tasks if t["name"].startswith("Grant the least privileges"))["loop"]
+    items = yaml.safe_load(PRIVILEGES.read_text())["__postgres_privileges"]
     statements = [
         f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{login}')"
         f" THEN CREATE ROLE {login} LOGIN; END IF; END $$;"
     ]
     for item in items:
-        if item["role"] != "{{ " + role_var + " }}":
+        if item["role"] != "{{ " + role_var + " }}" or item.get("state", "present") != "present":
             continue
         objs = [o.strip() for o in item["objs"].split(",")]
         if item["type"] == "database":

@@ -27,3 +27,17 @@ def test_bad_file_is_reported_even_without_a_database(tmp_path):
     assert load.returncode == 2
     assert "row 3 (line 4), column Age: 'old' is not an integer" in load.stderr
     assert "database" not in load.stderr
+
+
+def test_a_file_that_cannot_be_read_is_a_clear_error(tmp_path):
+    """A missing file or a directory: the path and the reason, exit 2, no traceback."""
+    for path, reason in [
+        (tmp_path / "absent.csv", "No such file or directory"),
+        (tmp_path, "Is a directory"),
+    ]:
+        load = run_cli("load-data", "--csv", str(path), dsn="host=/nonexistent dbname=x")
+        assert load.returncode == 2, load.stderr
+        assert (
+            f"{path}: cannot load, nothing was written:\n  cannot read it: {reason}" in load.stderr
+        )
+        assert "Traceback" not in load.stderr
