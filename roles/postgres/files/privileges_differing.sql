@@ -18,17 +18,15 @@ WITH wanted AS (
          unnest(string_to_array(w.v ->> 'privs', ',')) AS priv
 ), acls AS (
     SELECT wanted.*,
-           CASE type
-             WHEN 'database' THEN
+           CASE
+             WHEN type = 'database' THEN
                (SELECT coalesce(datacl, acldefault('d', datdba)) FROM pg_database WHERE datname = obj)
-             WHEN 'schema' THEN
+             WHEN type = 'schema' THEN
                (SELECT coalesce(nspacl, acldefault('n', nspowner)) FROM pg_namespace WHERE nspname = obj)
-             WHEN 'table' THEN
-               (SELECT coalesce(relacl, acldefault('r', relowner)) FROM pg_class
-                WHERE oid = to_regclass(quote_ident(schema) || '.' || quote_ident(obj)))
-             WHEN 'sequence' THEN
-               (SELECT coalesce(relacl, acldefault('s', relowner)) FROM pg_class
-                WHERE oid = to_regclass(quote_ident(schema) || '.' || quote_ident(obj)))
+             WHEN type IN ('table', 'sequence') THEN
+               (SELECT coalesce(relacl, acldefault((CASE relkind WHEN 'S' THEN 's' ELSE 'r' END)::"char",
+                                                   relowner))
+                FROM pg_class WHERE oid = to_regclass(quote_ident(schema) || '.' || quote_ident(obj)))
            END AS acl
     FROM wanted
 )
